@@ -1,0 +1,68 @@
+# Two commands on a fresh machine:  `make book` (execute every notebook, build _build/html)
+#                                    `make test` (unit tests, every notebook through nbval, build, browser check)
+# One chapter: `make book CH=00_intro`, `make nbtest CH=00_intro`. Paper scale: `make gpu CH=01_dft`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CH ?=
+MATHJAX := book/_static/mathjax/tex-mml-chtml.js
+# The offline data mirror, when there is one beside the checkout (CI); otherwise lib.data downloads.
+export BOOK_DATA ?= $(if $(wildcard ../shared/data/SOURCES.md),../shared/data,)
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: book test deps venv notebooks nbtest results html unit render gpu clean
+
+book: venv $(MATHJAX) notebooks results html
+
+test: deps venv $(MATHJAX) unit nbtest results html render
+
+# System packages: Chromium for the browser test, Quantum ESPRESSO as the DFT chapter's reference.
+deps:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pw.x >/dev/null || missing="$$missing quantum-espresso quantum-espresso-data"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "please install:$$missing (Debian packages)"; exit 1; fi; fi
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# MathJax 3 served from the book itself, so pages render math offline.
+$(MATHJAX):
+	rm -rf /tmp/mathjax-pack && mkdir -p /tmp/mathjax-pack book/_static/mathjax/output/chtml/fonts
+	cd /tmp/mathjax-pack && npm pack -q mathjax@3.2.2 >/dev/null && tar xzf mathjax-3.2.2.tgz
+	cp /tmp/mathjax-pack/package/es5/tex-mml-chtml.js book/_static/mathjax/
+	cp -r /tmp/mathjax-pack/package/es5/output/chtml/fonts/woff-v2 book/_static/mathjax/output/chtml/fonts/
+
+notebooks:   # papermill executes the notebooks at their defaults into book/
+	$(PY) -m lib.run $(CH)
+
+nbtest:      # the same notebooks executed once by nbval, outputs written back into book/
+	$(PY) -m lib.run --prepare-only --profile ci $(CH)
+	$(PY) -m pytest -n 2 --dist loadfile -p lib.nbval_writeback --nbval-lax --nbval-current-env \
+	    --nbval-cell-timeout 900 -q book/$(CH)
+
+results:
+	$(PY) -m lib.results
+
+html:
+	$(VENV)/bin/jupyter-book build . -W --keep-going --all
+
+unit:
+	$(PY) -m pytest -n 2 -q tests --ignore=tests/test_render.py
+
+render:
+	$(PY) -m pytest -q tests/test_render.py
+
+gpu:
+	$(PY) -m lib.run $(CH) --profile gpu
+
+clean:
+	rm -rf _build book/*/*.ipynb book/results.md

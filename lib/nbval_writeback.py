@@ -1,0 +1,37 @@
+"""pytest plugin: keep what nbval executed, so CI executes each notebook exactly once.
+
+    pytest -p lib.nbval_writeback --nbval-lax --nbval-current-env book/
+
+nbval runs each code cell as one test item in one kernel per notebook; this plugin copies the outputs
+nbval collected (``IPyNbCell.test_outputs``) into the notebook, writes it back when its last cell is done
+(for jupyter-book to render), and skips the rest of a notebook after its first failing cell."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if getattr(item.parent, "_nb_failed", False):
+        item.cell.outputs = []
+        pytest.skip("an earlier cell of this notebook failed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    if call.when != "call" or not hasattr(item, "test_outputs"):
+        return
+    if outcome.get_result().failed:
+        item.parent._nb_failed = True
+    if item.test_outputs is not None:
+        item.cell.outputs = list(item.test_outputs)
+        item.cell.execution_count = item.cell_num + 1
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    nb = getattr(item.parent, "nb", None)
+    if nb is None or (nextitem is not None and nextitem.parent is item.parent):
+        return
+    nbformat.validate(nb)
+    nbformat.write(nb, str(item.parent.path))

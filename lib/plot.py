@@ -1,0 +1,62 @@
+"""The book's figure style, one colour per method across all chapters, and a few plotting helpers."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+# One colour per method or role, used by every chapter (add names here, never colour ad hoc).
+COLORS: dict[str, str] = {
+    "train": "#1f77b4", "validation": "#ff7f0e", "baseline": "#7f7f7f", "reference": "#2ca02c",
+    "ours": "#d62728", "paper": "#2ca02c",
+    "ar": "#1f77b4", "mdm": "#d62728",                                   # 03_smdm
+    "dpo": "#1f77b4", "ipo": "#ff7f0e", "slic": "#9467bd", "sea": "#d62728",  # 02_sea
+    "scf": "#1f77b4", "direct": "#d62728", "qe": "#2ca02c",                # 01_dft
+}
+_CYCLE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def style() -> None:
+    """Set the book's matplotlib style (PNG at 100 dpi, no SVG: nbval compares SVG text)."""
+    matplotlib.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6.4, 3.8),
+        "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+        "axes.prop_cycle": matplotlib.cycler(color=_CYCLE), "legend.frameon": False,
+        "font.size": 10, "axes.titlesize": 10,
+    })
+
+
+def color(name: str) -> str:
+    """The book-wide colour of a method or role (a grey for unknown names)."""
+    return COLORS.get(name.lower(), COLORS["baseline"])
+
+
+def loss_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str,
+                ylabel: str = "loss (nats/token)", baselines: Mapping[str, float] | None = None,
+                ax: plt.Axes | None = None) -> plt.Axes:
+    """Plot named (steps, values) curves, plus horizontal baseline lines; returns the axes."""
+    ax = ax or plt.subplots()[1]
+    for name, (x, y) in curves.items():
+        ax.plot(x, y, label=name, color=COLORS.get(name.lower()))
+    for name, value in (baselines or {}).items():
+        ax.axhline(value, ls="--", lw=1, color=color("baseline"))
+        ax.annotate(f"{name} {value:.3f}", (0.99, value), xycoords=("axes fraction", "data"),
+                    ha="right", va="bottom", fontsize=8, color=color("baseline"))
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
+    ax.legend()
+    return ax
+
+
+def bars(values: Mapping[str, Sequence[float]], *, title: str, ylabel: str,
+         ax: plt.Axes | None = None) -> plt.Axes:
+    """Bars of the mean over seeds with the standard deviation as error bars, one bar per name."""
+    ax = ax or plt.subplots()[1]
+    names = list(values)
+    arrays = [np.asarray(values[n], dtype=float) for n in names]
+    means = [a.mean() for a in arrays]
+    errs = [a.std(ddof=1) if a.size > 1 else 0.0 for a in arrays]
+    ax.bar(names, means, yerr=errs, capsize=4, color=[color(n) for n in names])
+    ax.set(ylabel=ylabel, title=title)
+    return ax
