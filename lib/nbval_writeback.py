@@ -4,7 +4,8 @@
 
 nbval runs each code cell as one test item in one kernel per notebook; this plugin copies the outputs
 nbval collected (``IPyNbCell.test_outputs``) into the notebook, writes it back when its last cell is done
-(for jupyter-book to render), and skips the rest of a notebook after its first failing cell."""
+(for jupyter-book to render), skips the rest of a notebook after its first failing cell, and prints each
+notebook's wall time at the end."""
 from __future__ import annotations
 
 import nbformat
@@ -35,3 +36,19 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return
     nbformat.validate(nb)
     nbformat.write(nb, str(item.parent.path))
+
+
+_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    notebook = report.nodeid.split("::")[0]
+    if notebook.endswith(".ipynb"):
+        _SECONDS[notebook] = _SECONDS.get(notebook, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _SECONDS:
+        terminalreporter.write_sep("-", "wall time per notebook")
+        for notebook, seconds in sorted(_SECONDS.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line(f"{seconds:8.1f} s  {notebook}")
