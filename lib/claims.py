@@ -34,8 +34,8 @@ class Claim:
         """One line for the page: the statement, the number, the threshold and the paper's value."""
         unit = f" {self.unit}" if self.unit else ""
         test = f"; threshold {self.op} {self.threshold:.4g}" if self.op else ""
-        mark = {True: "✅ held", False: "❌ NOT held", None: "ℹ️ reported"}[self.held]
-        return (f"{mark}: {self.statement}: measured **{self.measured:.4g}**{unit}{test}"
+        mark = {True: "**Held**", False: "**NOT HELD**", None: "Reported"}[self.held]
+        return (f"{mark} — {self.statement}: measured **{self.measured:.4g}**{unit}{test}"
                 f" (paper: {self.paper or 'n/a'})")
 
 

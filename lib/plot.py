@@ -39,7 +39,8 @@ def loss_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *
     """Plot named (steps, values) curves, plus horizontal baseline lines; returns the axes."""
     ax = ax or plt.subplots()[1]
     for name, (x, y) in curves.items():
-        ax.plot(x, y, label=name, color=COLORS.get(name.lower()))
+        sparse = len(x) < 30   # an evaluation every few hundred steps: show the points
+        ax.plot(x, y, label=name, color=COLORS.get(name.lower()), marker="o" if sparse else None, ms=3)
     for name, value in (baselines or {}).items():
         ax.axhline(value, ls="--", lw=1, color=color("baseline"))
         ax.annotate(f"{name} {value:.3f}", (0.99, value), xycoords=("axes fraction", "data"),

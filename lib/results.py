@@ -47,8 +47,8 @@ def render(book: Path = paths.BOOK) -> str:
     """The results page as MyST Markdown."""
     lines = ["# Results: every claim, measured", "",
              "Each row is a number a notebook measured at its own (CPU) scale when this book was built, "
-             "beside the paper's. ✅ the asserted claim held, ❌ it did not (the build would have failed), "
-             "ℹ️ a number reported but not asserted (see the notebook for why).", ""]
+             "beside the paper's. *held*: the asserted claim held; **failed**: it did not (the build would have "
+             "failed); *reported*: a number shown but not asserted (the notebook says why).", ""]
     total = held = 0
     for chapter in sorted(p for p in book.iterdir() if p.is_dir() and p.name[:2].isdigit()):
         executed = sorted(chapter.glob("*.ipynb"))
@@ -62,11 +62,11 @@ def render(book: Path = paths.BOOK) -> str:
             if not claims:
                 lines += ["(no measured claims recorded: was the notebook executed?)", ""]
                 continue
-            lines += ["| | claim | measured | threshold | paper |", "|---|---|---|---|---|"]
+            lines += ["| | claim | measured | asserted | paper |", "|---|---|---|---|---|"]
             for c in claims:
-                mark = {True: "✅", False: "❌", None: "ℹ️"}[c.held]
+                mark = {True: "*held*", False: "**failed**", None: "*reported*"}[c.held]
                 unit = f" {c.unit}" if c.unit else ""
-                test = f"{c.op} {c.threshold:.4g}" if c.op else "reported"
+                test = f"{c.op} {c.threshold:.4g}" if c.op else "no"
                 lines.append(f"| {mark} | {_cell(c.statement)} | {c.measured:.4g}{unit} | {test} | "
                              f"{_cell(c.paper) or 'n/a'} |")
                 total += c.op is not None

@@ -14,13 +14,13 @@ def test_check_records_and_passes(published):
     claims.check("x", "x is small", 0.5, "<", 1.0, paper="0.4", unit="nats")
     (c,) = published
     assert c.held is True and c.measured == 0.5 and c.op == "<" and c.threshold == 1.0
-    assert "held" in c.sentence() and "0.4" in c.sentence()
+    assert "Held" in c.sentence() and "0.4" in c.sentence()
 
 
 def test_check_records_then_fails(published):
     with pytest.raises(AssertionError, match=r"x is small: measured 2 is not < 1"):
         claims.check("x", "x is small", 2.0, "<", 1.0)
-    assert published[0].held is False and "NOT held" in published[0].sentence()
+    assert published[0].held is False and "NOT HELD" in published[0].sentence()
 
 
 def test_report_is_not_asserted(published):

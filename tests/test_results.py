@@ -21,8 +21,8 @@ def test_results_page_lists_claims_with_links(tmp_path):
     page = results.render(tmp_path)
     assert "**1 of 1 asserted claims held.**" in page
     assert "{doc}`A claim, measured <03_x/01_y>`" in page
-    assert "| ✅ | loss \\| small | 0.5 nats | < 1 | 0.4 (1B) |" in page
-    assert "| ℹ️ | reported one | 0.5 nats | reported |" in page
+    assert "| *held* | loss \\| small | 0.5 nats | < 1 | 0.4 (1B) |" in page
+    assert "| *reported* | reported one | 0.5 nats | no |" in page
 
 
 def test_unexecuted_notebook_is_flagged(tmp_path):
