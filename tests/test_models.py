@@ -43,3 +43,15 @@ def test_parameter_counts():
 def test_bad_sizes_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         models.tiny_llama(**kwargs)
+
+
+@pytest.mark.parametrize("impl", ["sdpa", "eager"])
+def test_is_causal_false_gives_bidirectional_attention(impl):
+    torch.manual_seed(0)
+    m = models.tiny_llama(30, d_model=32, n_layers=2, n_heads=2, is_causal=False,
+                          attn_implementation=impl).eval()
+    x = torch.randint(0, 30, (1, 8))
+    y = x.clone()
+    y[0, 5:] = (y[0, 5:] + 1) % 30
+    with torch.no_grad():
+        assert (m(input_ids=x).logits[0, :5] - m(input_ids=y).logits[0, :5]).abs().max() > 1e-3
