@@ -168,3 +168,15 @@ def train(model: torch.nn.Module, batches: Callable[[int], Batch], cfg: TrainCon
             save(step)
     bar.close()
     return pd.DataFrame(rows)
+
+
+def row_batches(rows: torch.Tensor, batch_size: int, seed: int) -> Callable[[int], Batch]:
+    """Batches of ``batch_size`` rows drawn with replacement from a (N, T) tensor of whole sequences;
+    the batch of step ``s`` depends only on (seed, s)."""
+    if rows.ndim != 2 or len(rows) == 0:
+        raise ValueError(f"rows must be a non-empty (N, T) tensor, got shape {tuple(rows.shape)}")
+
+    def batch(step: int) -> Batch:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        return {"input_ids": rows[torch.randint(0, len(rows), (batch_size,), generator=g)]}
+    return batch

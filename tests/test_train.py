@@ -75,3 +75,12 @@ def test_two_gloo_processes_match_one(tmp_path):
                     str(paths.ROOT / "tests" / "ddp_train.py"), str(out)], check=True, env=env, timeout=300,
                    capture_output=True)
     np.testing.assert_allclose(json.loads(out.read_text()), tiny_run(), rtol=1e-4)
+
+
+def test_row_batches_draw_whole_rows_reproducibly():
+    rows = torch.arange(20).view(5, 4)
+    a = train.row_batches(rows, 8, seed=0)
+    assert torch.equal(a(3)["input_ids"], train.row_batches(rows, 8, seed=0)(3)["input_ids"])
+    assert all(r.tolist() in rows.tolist() for r in a(3)["input_ids"])
+    with pytest.raises(ValueError, match="rows"):
+        train.row_batches(torch.zeros(0, 4), 2, seed=0)
