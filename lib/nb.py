@@ -7,8 +7,6 @@ import random
 import sys
 import warnings
 
-import numpy as np
-
 _VERSIONS_SHOWN = False
 _LIBRARIES = ("numpy", "torch", "transformers", "jax", "matplotlib")
 
@@ -53,6 +51,9 @@ def setup(seed: int, *, torch: bool = True) -> None:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     n = threads()
     _limit_threads(n)
+    import numpy as np                      # after the thread variables, so BLAS reads them
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(n)                    # and for BLAS/OpenMP pools already loaded
     _quiet()
     random.seed(seed)
     np.random.seed(seed)

@@ -40,8 +40,9 @@ def test_source_is_stripped_with_one_typed_parameters_cell(src):
     assert types.get("seed") == "int", "every notebook declares `seed: int`"
     cell = next(c for c in code if "parameters" in c.metadata.get("tags", []))
     for line in filter(str.strip, cell.source.splitlines()):
-        assert re.match(r"^\w+: (int|float|str|bool) = .+  # .+", line), \
+        assert re.match(r"^\w+: (int|float|str|bool|list) = [^#]+  # .+", line), \
             f"parameters are typed literals with a help comment: {line!r}"
+        assert "=" not in line.split("  # ", 1)[1], f"papermill drops a parameter whose help has '=': {line!r}"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "title first"
 
 

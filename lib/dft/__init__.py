@@ -1,0 +1,10 @@
+"""Chapter 01_dft: a small plane-wave Kohn–Sham LDA code in JAX, and the direct free-energy minimisation of
+Li, Lin, Dale, Shi, Castro Neto, Novoselov & Vignale, "Diagonalization without Diagonalization: A Direct
+Optimization Approach for Solid-State Density Functional Theory" (arXiv:2411.05033).
+
+Modules: ``crystal`` (structures, k-grids, band paths), ``upf`` (pseudopotentials), ``basis`` (plane waves),
+``energy`` (the Kohn–Sham free energy), ``occupation`` (the paper's QR occupation projector), ``minimize``
+(the optimiser with temperature annealing), ``analysis`` (self-diagonalisation metrics), ``scf`` (classical
+SCF baseline), ``bands`` (band structures by trace minimisation) and ``qe`` (the Quantum ESPRESSO reference).
+Hartree atomic units throughout; float64 is switched on inside the entry points only (``units.float64``).
+"""
