@@ -12,7 +12,8 @@ def eval_loss(model: torch.nn.Module, tokens: np.ndarray, *, seq_len: int, batch
     n = min(len(tokens), max_tokens) // seq_len
     if n == 0:
         raise ValueError(f"need at least seq_len={seq_len} tokens, got {len(tokens)}")
-    windows = torch.as_tensor(np.asarray(tokens[:n * seq_len], dtype=np.int64)).view(n, seq_len)
+    device = next(model.parameters()).device
+    windows = torch.as_tensor(np.asarray(tokens[:n * seq_len], dtype=np.int64)).view(n, seq_len).to(device)
     was_training = model.training
     model.eval()
     total = 0.0

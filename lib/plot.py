@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 # One colour per method or role, used by every chapter (add names here, never colour ad hoc).
 COLORS: dict[str, str] = {
@@ -60,4 +61,24 @@ def bars(values: Mapping[str, Sequence[float]], *, title: str, ylabel: str,
     errs = [a.std(ddof=1) if a.size > 1 else 0.0 for a in arrays]
     ax.bar(names, means, yerr=errs, capsize=4, color=[color(n) for n in names])
     ax.set(ylabel=ylabel, title=title)
+    return ax
+
+
+def grouped_bars(means: pd.DataFrame, errors: pd.DataFrame | None = None, *, title: str, ylabel: str,
+                 hatched: Sequence[str] = (), ax: plt.Axes | None = None) -> plt.Axes:
+    """One group of bars per row of ``means``, one bar per column (coloured by the column's name),
+    with ``errors`` (same shape) as error bars; columns named in ``hatched`` are drawn hatched
+    (e.g. published numbers beside measured ones). NaN cells are left empty."""
+    ax = ax or plt.subplots(figsize=(7.5, 3.8))[1]
+    n_rows, n_cols = means.shape
+    width = 0.8 / n_cols
+    x = np.arange(n_rows)
+    for j, col in enumerate(means.columns):
+        err = None if errors is None else errors[col].to_numpy()
+        ax.bar(x + (j - (n_cols - 1) / 2) * width, means[col].to_numpy(), width, yerr=err, capsize=3,
+               label=col, color=COLORS.get(col.lower(), _CYCLE[j % len(_CYCLE)]),
+               hatch="//" if col in hatched else None, alpha=0.6 if col in hatched else 1.0)
+    ax.set_xticks(x, means.index, fontsize=8)
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
     return ax

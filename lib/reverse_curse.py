@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
 QUERY_FORMATS = ("DescriptionToName same", "DescriptionToName reverse",
@@ -76,3 +77,41 @@ def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], facts: FactSet) ->
         prompts, answers = facts.queries[name]
         out[name] = (predict(prompts) == answers).all(dim=1).float().mean().item()
     return out
+
+
+def train_model(kind: str, facts: FactSet, *, seed: int, steps: int, d_model: int, n_layers: int,
+                n_heads: int, batch_size: int, lr: float) -> tuple[torch.nn.Module, pd.DataFrame]:
+    """Train an ARM (``kind="arm"``: causal, next-token loss) or an MDM (``"mdm"``: bidirectional, the
+    ELBO loss) of the same size on the same sequences with the same loop; returns (model, history)."""
+    from lib import models, smdm, train
+    if kind not in ("arm", "mdm"):
+        raise ValueError(f"kind must be 'arm' or 'mdm', got {kind!r}")
+    torch.manual_seed(seed)
+    model = models.tiny_llama(len(facts.vocab), d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                              max_len=16, is_causal=kind == "arm", tie_embeddings=False)
+
+    def mdm_loss(m: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return smdm.mdm_loss(m, batch, facts.mask_id)
+    history = train.train(model, train.row_batches(facts.train, batch_size, seed),
+                          train.TrainConfig(steps=steps, lr=lr, warmup=min(100, steps // 10)),
+                          loss_fn=train.lm_loss if kind == "arm" else mdm_loss)
+    return model.eval(), history
+
+
+def predictor(kind: str, model: torch.nn.Module, facts: FactSet, *,
+              cfg: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Greedy answers (Q, 2) to prompts (Q, 4): the ARM decodes left to right; the MDM fills
+    ``answer .`` from three masks in three low-confidence steps, with unsupervised CFG scale ``cfg``."""
+    from lib import smdm
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def arm(prompts: torch.Tensor) -> torch.Tensor:
+        out = model.generate(input_ids=prompts.to(device), max_new_tokens=2, do_sample=False,
+                             pad_token_id=0)
+        return out[:, prompts.shape[1]:].cpu()
+
+    @torch.no_grad()
+    def mdm(prompts: torch.Tensor) -> torch.Tensor:
+        return smdm.generate(model, prompts.to(device), 3, facts.mask_id, steps=3, cfg=cfg)[:, :2].cpu()
+    return arm if kind == "arm" else mdm

@@ -23,7 +23,7 @@ def mask_tokens(x: torch.Tensor, p_mask: torch.Tensor, mask_id: int, *,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward process: each token of ``x`` (B, L) independently becomes ``mask_id`` with probability
     ``p_mask`` (B,). Returns (x_t, masked) with ``masked`` a (B, L) bool tensor."""
-    masked = torch.rand(x.shape, generator=generator) < p_mask[:, None]
+    masked = (torch.rand(x.shape, generator=generator) < p_mask.cpu()[:, None]).to(x.device)
     return torch.where(masked, torch.full_like(x, mask_id), x), masked
 
 
@@ -35,8 +35,7 @@ def mdm_loss(model: torch.nn.Module, batch: Batch, mask_id: int, *, eps: float =
     b, length = x.shape
     p = (1 - eps) * torch.rand(b) + eps
     xt, masked = mask_tokens(x, p, mask_id)
-    logits = model(input_ids=xt.to(x.device)).logits
-    masked = masked.to(x.device)
+    logits = model(input_ids=xt).logits
     ce = F.cross_entropy(logits[masked], x[masked], reduction="none")
     return (ce / p.to(x.device)[:, None].expand(b, length)[masked]).sum() / (b * length)
 
