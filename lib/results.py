@@ -54,7 +54,9 @@ def render(book: Path = paths.BOOK) -> str:
         executed = sorted(chapter.glob("*.ipynb"))
         if not executed:
             continue
-        lines += [f"## {chapter.name}", ""]
+        index = chapter / "index.md"
+        heading = index.read_text().splitlines()[0].lstrip("# ").strip() if index.exists() else chapter.name
+        lines += [f"## {heading}", ""]
         for path in executed:
             claims = list(notebook_claims(path))
             doc = f"{chapter.name}/{path.stem}"

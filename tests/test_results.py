@@ -28,3 +28,9 @@ def test_results_page_lists_claims_with_links(tmp_path):
 def test_unexecuted_notebook_is_flagged(tmp_path):
     _executed(tmp_path / "00_a" / "01_b.ipynb", [])
     assert "was the notebook executed?" in results.render(tmp_path)
+
+
+def test_chapter_heading_comes_from_its_landing_page(tmp_path):
+    _executed(tmp_path / "03_x" / "01_y.ipynb", [])
+    (tmp_path / "03_x" / "index.md").write_text("# 3. A paper\n\ntext\n")
+    assert "## 3. A paper" in results.render(tmp_path)
