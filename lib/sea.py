@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from lib import dueling, preference, tokenizer
+from lib import dueling, preference, tokenizer, train
 
 CDB_AGENTS = ("uniform", "ee_ts", "bai_ts_logit", "bai_ts_prob")
 AGENTS = ("offline", "online", "sea", "sea_mpl", "sea_greedy", "sea_random", "sea_ee", "sea_prob")
@@ -361,7 +361,7 @@ def taste_features(task: TasteTask, prompts: torch.Tensor, responses: torch.Tens
 def taste_sft_batches(task: TasteTask, batch_size: int, seed: int = 0):
     """``batches(step)`` for ``lib.train.train``: prompt + SFT response sequences (B, P+1+L)."""
     def batch(step: int) -> dict[str, torch.Tensor]:
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        g = train.step_generator(seed, step)
         x = taste_prompts(task, batch_size, g)
         p = task.sft_probs[_slots(task, x), torch.arange(task.response_len)].reshape(-1, task.vocab_size)
         y = torch.multinomial(p, 1, generator=g).reshape(batch_size, task.response_len)

@@ -65,6 +65,12 @@ def lm_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     return model(input_ids=batch["input_ids"], labels=batch["input_ids"]).loss
 
 
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The random generator of one step's batch: a function of (seed, step) alone, so a batch stream
+    built on it is reproducible, resumable and the same on any number of processes."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
 def lm_batches(tokens: np.ndarray, batch_size: int, seq_len: int, seed: int) -> Callable[[int], Batch]:
     """Random windows of ``seq_len`` tokens from a 1-D token array; the batch of step ``s`` depends only
     on (seed, s), so runs are reproducible and resumable."""
@@ -73,7 +79,7 @@ def lm_batches(tokens: np.ndarray, batch_size: int, seq_len: int, seed: int) -> 
     data = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
 
     def batch(step: int) -> Batch:
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        g = step_generator(seed, step)
         starts = torch.randint(0, len(data) - seq_len, (batch_size,), generator=g)
         return {"input_ids": torch.stack([data[s:s + seq_len] for s in starts.tolist()])}
     return batch
@@ -177,6 +183,6 @@ def row_batches(rows: torch.Tensor, batch_size: int, seed: int) -> Callable[[int
         raise ValueError(f"rows must be a non-empty (N, T) tensor, got shape {tuple(rows.shape)}")
 
     def batch(step: int) -> Batch:
-        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        g = step_generator(seed, step)
         return {"input_ids": rows[torch.randint(0, len(rows), (batch_size,), generator=g)]}
     return batch
