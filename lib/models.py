@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedModel
+from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassification, LlamaConfig, LlamaForCausalLM,
+                          PreTrainedModel)
 
 
 def tiny_llama(vocab_size: int, *, d_model: int = 64, n_layers: int = 2, n_heads: int = 4,
@@ -42,6 +43,12 @@ def from_pretrained(name: str, *, dtype: torch.dtype | str = "auto", **kwargs: A
     return AutoModelForCausalLM.from_pretrained(name, dtype=dtype, **kwargs)
 
 
+def reward_model_from_pretrained(name: str, *, dtype: torch.dtype | str = "auto", **kwargs: Any) -> PreTrainedModel:
+    """A hub reward model by name (a sequence classifier with one output, the reward; e.g.
+    ``"Skywork/Skywork-Reward-Llama-3.1-8B"``); like ``from_pretrained`` it needs the hub."""
+    return AutoModelForSequenceClassification.from_pretrained(name, num_labels=1, dtype=dtype, **kwargs)
+
+
 def n_params(model: torch.nn.Module, *, non_embedding: bool = False) -> int:
     """Number of parameters; with ``non_embedding`` the input/output embeddings are left out
     (counted once if tied)."""
@@ -54,3 +61,22 @@ def n_params(model: torch.nn.Module, *, non_embedding: bool = False) -> int:
     if head is not None:
         emb.update({id(p): p.numel() for p in head.parameters()})
     return total - sum(emb.values())
+
+
+def bidirectional_copy(model: LlamaForCausalLM, *, new_tokens: int = 1) -> LlamaForCausalLM:
+    """A bidirectional (``is_causal=False``) copy of a ``tiny_llama`` with ``new_tokens`` extra
+    vocabulary entries (e.g. a ``[MASK]`` token, id = the old vocabulary size): every weight is copied,
+    the new embedding rows keep a fresh initialisation. This starts a masked-diffusion model from a
+    trained autoregressive one (the adaptation route of Gong et al., arXiv 2410.17891)."""
+    if new_tokens < 0:
+        raise ValueError(f"new_tokens must be >= 0, got {new_tokens}")
+    config = model.config.to_dict() | {"vocab_size": model.config.vocab_size + new_tokens, "is_causal": False}
+    config = type(model.config).from_dict(config)
+    config._attn_implementation = model.config._attn_implementation
+    copy = LlamaForCausalLM(config).to(next(model.parameters()).device)
+    state = model.state_dict()
+    for name, fresh in copy.state_dict().items():
+        if state[name].shape != fresh.shape:          # the (tied) embedding and output head
+            state[name] = torch.cat([state[name], fresh[state[name].shape[0]:]])
+    copy.load_state_dict(state)
+    return copy

@@ -1,10 +1,12 @@
 """The book's figure style, one colour per method across all chapters, and a few plotting helpers."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -78,7 +80,21 @@ def grouped_bars(means: pd.DataFrame, errors: pd.DataFrame | None = None, *, tit
         ax.bar(x + (j - (n_cols - 1) / 2) * width, means[col].to_numpy(), width, yerr=err, capsize=3,
                label=col, color=COLORS.get(col.lower(), _CYCLE[j % len(_CYCLE)]),
                hatch="//" if col in hatched else None, alpha=0.6 if col in hatched else 1.0)
-    ax.set_xticks(x, means.index, fontsize=8)
+    ax.set_xticks(x, [textwrap.fill(str(label), 18) for label in means.index], fontsize=8)
     ax.set(ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
+    return ax
+
+
+def log_axes(ax: plt.Axes, *, y: bool = True) -> plt.Axes:
+    """Log scale for a power law: x (e.g. FLOPs or parameters) labelled at its decades only, and with
+    ``y`` a log y axis (a loss spanning less than a decade) labelled with plain numbers at its major
+    and minor ticks."""
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    if y:
+        ax.set_yscale("log")
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
     return ax

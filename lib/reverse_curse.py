@@ -1,5 +1,6 @@
-"""The reversal curse (Berglund et al., arXiv 2309.12288) in its procedural form: fictitious facts
-"name is description" seen in one order only, queried in both.
+"""The reversal curse (Berglund et al., arXiv 2309.12288): fictitious facts "name is description" seen
+in one order only, queried in both; in a procedural word-level form (``make_facts``) and as Berglund's
+own text files (``load_berglund``), trained and scored through the same functions.
 
 Layout as in Berglund's data: facts seen only name-first (p2d), only description-first (d2p), and in
 both orders (these teach the format). Queries are labelled by *query format*, as the SMDM paper's
@@ -7,32 +8,28 @@ Table 5 does: "DescriptionToName reverse" asks D→N about p2d facts, "NameToDes
 N→D about d2p facts."""
 from __future__ import annotations
 
+import json
 import random
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
+from transformers import PreTrainedTokenizerFast
+
+from lib.smdm import MASK, WordCorpus
 
 QUERY_FORMATS = ("DescriptionToName same", "DescriptionToName reverse",
                  "NameToDescription same", "NameToDescription reverse")
-BOS, MASK = "[BOS]", "[MASK]"
+BOS = "[BOS]"
 
 
 @dataclass(frozen=True)
-class FactSet:
+class FactSet(WordCorpus):
     """Word-level facts. ``train`` is (N, 7): [BOS] + 6 words, e.g. ``fn3 ln7 is adj1 noun9 .``;
     ``queries[format]`` holds (prompt (Q, 4) = [BOS] + 3 words, answer (Q, 2)) tensors."""
-    vocab: list[str]
-    train: torch.Tensor
     queries: dict[str, tuple[torch.Tensor, torch.Tensor]]
-
-    @property
-    def mask_id(self) -> int:
-        return self.vocab.index(MASK)
-
-    def decode(self, ids: torch.Tensor) -> str:
-        return " ".join(self.vocab[i] for i in ids.tolist())
 
 
 def make_facts(seed: int, *, n_p2d: int = 30, n_d2p: int = 30, n_both: int = 60,
@@ -79,25 +76,6 @@ def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], facts: FactSet) ->
     return out
 
 
-def train_model(kind: str, facts: FactSet, *, seed: int, steps: int, d_model: int, n_layers: int,
-                n_heads: int, batch_size: int, lr: float) -> tuple[torch.nn.Module, pd.DataFrame]:
-    """Train an ARM (``kind="arm"``: causal, next-token loss) or an MDM (``"mdm"``: bidirectional, the
-    ELBO loss) of the same size on the same sequences with the same loop; returns (model, history)."""
-    from lib import models, smdm, train
-    if kind not in ("arm", "mdm"):
-        raise ValueError(f"kind must be 'arm' or 'mdm', got {kind!r}")
-    torch.manual_seed(seed)
-    model = models.tiny_llama(len(facts.vocab), d_model=d_model, n_layers=n_layers, n_heads=n_heads,
-                              max_len=16, is_causal=kind == "arm", tie_embeddings=False)
-
-    def mdm_loss(m: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return smdm.mdm_loss(m, batch, facts.mask_id)
-    history = train.train(model, train.row_batches(facts.train, batch_size, seed),
-                          train.TrainConfig(steps=steps, lr=lr, warmup=min(100, steps // 10)),
-                          loss_fn=train.lm_loss if kind == "arm" else mdm_loss)
-    return model.eval(), history
-
-
 def predictor(kind: str, model: torch.nn.Module, facts: FactSet, *,
               cfg: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
     """Greedy answers (Q, 2) to prompts (Q, 4): the ARM decodes left to right; the MDM fills
@@ -115,3 +93,135 @@ def predictor(kind: str, model: torch.nn.Module, facts: FactSet, *,
     def mdm(prompts: torch.Tensor) -> torch.Tensor:
         return smdm.generate(model, prompts.to(device), 3, facts.mask_id, steps=3, cfg=cfg)[:, :2].cpu()
     return arm if kind == "arm" else mdm
+
+
+# --- Berglund's files ------------------------------------------------------------------------------
+
+BERGLUND_TRAIN = ("p2d_prompts_train", "d2p_prompts_train", "both_prompts_train")
+BERGLUND_QUERIES = {   # query format (the SMDM paper's Table 5 column) -> Berglund's test file
+    "DescriptionToName same": "d2p_prompts_test",
+    "DescriptionToName reverse": "p2d_reverse_prompts_test",
+    "NameToDescription same": "p2d_prompts_test",
+    "NameToDescription reverse": "d2p_reverse_prompts_test",
+}
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """Berglund's facts as text. ``lines`` are the training prompt + completion strings; ``train`` is
+    (N, L): their BPE tokens + end-of-text, padded with end-of-text to the longest (as SMDM pads with
+    EOS); ``queries[format]`` holds the held-out (prompt, completion) paraphrases. The ``[MASK]`` id is
+    one past the tokenizer's vocabulary."""
+    tokenizer: PreTrainedTokenizerFast
+    names: dict[str, list[str]]
+    lines: list[str]
+    train: torch.Tensor
+    queries: dict[str, list[tuple[str, str]]]
+
+    @property
+    def mask_id(self) -> int:
+        return len(self.tokenizer)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokenizer) + 1
+
+
+def _jsonl(name: str) -> list[tuple[str, str]]:
+    from lib import data
+    with open(data.get(f"berglund_{name}")) as f:
+        return [(r["prompt"], r["completion"]) for r in map(json.loads, f)]
+
+
+def _name_of(text: str, names: list[str]) -> str:
+    found = [n for n in names if n in text]
+    if len(found) != 1:
+        raise ValueError(f"expected exactly one of Berglund's names in {text!r}, found {found}")
+    return found[0]
+
+
+def load_berglund(n_facts: int | None = None, *, vocab_size: int = 1024) -> TextFacts:
+    """Berglund's Experiment 1 (June version): 30 facts seen name-first only (p2d), 30 description-first
+    only (d2p), 30 in both orders, 30 paraphrases per fact and order; 10 held-out paraphrases per fact
+    and query format. ``n_facts`` keeps the first facts of each group (``None``: all 30); a byte-level
+    BPE of ``vocab_size`` is trained on the kept training lines."""
+    from lib import data, tokenizer as tok
+    if n_facts is not None and not 1 <= n_facts <= 30:
+        raise ValueError(f"n_facts must be in 1..30 (facts per group) or None for all, got {n_facts}")
+    all_names = data.get("berglund_names").read_text().split("\n")
+    all_names = [n.strip() for n in all_names if n.strip()]
+    names, lines = {}, []
+    for group in BERGLUND_TRAIN:
+        rows = _jsonl(group)
+        order = list(dict.fromkeys(_name_of(p + c, all_names) for p, c in rows))
+        names[group[:-len("_prompts_train")]] = keep = order[:n_facts]
+        lines += [p + c for p, c in rows if _name_of(p + c, all_names) in keep]
+    kept = {n for group in names.values() for n in group}
+    queries = {fmt: [(p, c) for p, c in _jsonl(file) if _name_of(p + c, all_names) in kept]
+               for fmt, file in BERGLUND_QUERIES.items()}
+    tokenizer = tok.bpe_tokenizer(lines, vocab_size)
+    eos = tokenizer.eos_token_id
+    ids = [tokenizer(line).input_ids + [eos] for line in lines]
+    width = max(map(len, ids))
+    train = torch.tensor([row + [eos] * (width - len(row)) for row in ids])
+    return TextFacts(tokenizer, names, lines, train, queries)
+
+
+def answer_found(generation: str, answer: str) -> bool:
+    """SMDM's reverse-curse "exact match": the lower-cased reference completion (stripped) occurs in
+    the lower-cased generation."""
+    return answer.strip().lower() in generation.lower()
+
+
+def bleu(generation: str, answer: str) -> float:
+    """Sentence BLEU (nltk defaults: up to 4-grams, no smoothing) of the generation against the
+    reference, on lower-cased whitespace tokens, as SMDM scores name→description answers. Without
+    smoothing a generation sharing no 4-gram with the reference scores 0 (nltk warns; silenced)."""
+    from nltk.translate.bleu_score import sentence_bleu
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return float(sentence_bleu([answer.lower().split()], generation.lower().split()))
+
+
+def text_scores(predict: Callable[[list[str]], list[str]], facts: TextFacts) -> pd.DataFrame:
+    """One row per held-out query: format, prompt, answer, generation, ``found`` and ``bleu``."""
+    rows = []
+    for fmt, pairs in facts.queries.items():
+        generations = predict([p for p, _ in pairs])
+        rows += [dict(format=fmt, prompt=p, answer=a, generation=g, found=answer_found(g, a),
+                      bleu=bleu(g, a)) for (p, a), g in zip(pairs, generations)]
+    return pd.DataFrame(rows)
+
+
+def text_predictor(kind: str, model: torch.nn.Module, facts: TextFacts, *,
+                   cfg: float = 0.0) -> Callable[[list[str]], list[str]]:
+    """Greedy completions of text prompts, cut at the first end-of-text. Both models get the same
+    room: enough tokens to reach the training length, and at least half of it. The ARM
+    decodes left to right; the MDM unmasks one token per step, most confident first (with unsupervised
+    CFG scale ``cfg``). Prompts of equal token length are batched."""
+    from lib import smdm
+    if kind not in ("arm", "mdm"):
+        raise ValueError(f"kind must be 'arm' or 'mdm', got {kind!r}")
+    tokenizer, eos = facts.tokenizer, facts.tokenizer.eos_token_id
+    width = facts.train.shape[1]
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def complete(prompt_ids: torch.Tensor) -> torch.Tensor:
+        gen_len = max(width - prompt_ids.shape[1], width // 2)
+        if kind == "arm":
+            out = model.generate(input_ids=prompt_ids, max_new_tokens=gen_len, do_sample=False,
+                                 eos_token_id=eos, pad_token_id=eos)
+            return out[:, prompt_ids.shape[1]:]
+        return smdm.generate(model, prompt_ids, gen_len, facts.mask_id, steps=gen_len, cfg=cfg)
+
+    def predict(prompts: list[str]) -> list[str]:
+        encoded = [tokenizer(p).input_ids for p in prompts]
+        out: list[str] = [""] * len(prompts)
+        for n in sorted(set(map(len, encoded))):
+            idx = [i for i, e in enumerate(encoded) if len(e) == n]
+            tokens = complete(torch.tensor([encoded[i] for i in idx], device=device)).tolist()
+            for i, row in zip(idx, tokens):
+                out[i] = tokenizer.decode(row[:row.index(eos)] if eos in row else row)
+        return out
+    return predict

@@ -185,8 +185,8 @@ def fit_parametric(predict: Callable[[np.ndarray], np.ndarray], y: np.ndarray | 
                          tuple(candidates))
 
 
-def refined_argmin(x: np.ndarray | Sequence[float], loss: np.ndarray | Sequence[float]) -> float:
-    """The minimum of a sampled curve: the x of the lowest point, refined by the parabola in log x
+def refined_min(x: np.ndarray | Sequence[float], loss: np.ndarray | Sequence[float]) -> tuple[float, float]:
+    """The minimum (x*, loss*) of a sampled curve: the lowest point, refined by the parabola in log x
     through it and its two neighbours (the lowest point itself if it lies at either end of the sweep)."""
     x, loss = np.asarray(x, dtype=float), np.asarray(loss, dtype=float)
     if x.shape != loss.shape or x.ndim != 1 or len(x) == 0:
@@ -195,6 +195,15 @@ def refined_argmin(x: np.ndarray | Sequence[float], loss: np.ndarray | Sequence[
     x, loss = x[order], loss[order]
     i = int(np.argmin(loss))
     if i == 0 or i == len(x) - 1:
-        return float(x[i])
+        return float(x[i]), float(loss[i])
     p = parabola_minimum(x[i - 1:i + 2], loss[i - 1:i + 2])
-    return float(np.clip(p.x_min, x[i - 1], x[i + 1])) if p.x_min is not None else float(x[i])
+    if p.x_min is None:
+        return float(x[i]), float(loss[i])
+    x_min = float(np.clip(p.x_min, x[i - 1], x[i + 1]))
+    t = np.log(x_min)
+    return x_min, float(p.coeffs[0] + p.coeffs[1] * t + p.coeffs[2] * t * t)
+
+
+def refined_argmin(x: np.ndarray | Sequence[float], loss: np.ndarray | Sequence[float]) -> float:
+    """The x of ``refined_min``."""
+    return refined_min(x, loss)[0]

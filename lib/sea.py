@@ -10,13 +10,15 @@ This module holds the paper's setting at three CPU scales:
   pi_ref), passive online DPO (two samples from pi_theta), SEA (anchored-ensemble reward model,
   policy-guided search over N policy samples, BAI-TS pair, Algorithm 2) and SEA with mixed preference
   learning (sec. 4.2.3: a fraction of each batch is labelled by one ensemble head, no oracle query);
-- the same loop with a causal LM as the policy (``lm_*`` functions).
+- the same loop with a causal LM as the policy (``run_lm_alignment``) on any ``AlignmentEnv``: the
+  procedural ``TasteTask`` here, or the paper's TL;DR setting with hub models (``lib.sea_text``).
 """
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -160,8 +162,7 @@ def win_rate(env: BTEnv, logits: torch.Tensor) -> float:
     """Fraction of prompts on which the greedy response of the policy beats the reference's greedy
     response under r* (ties count 1/2, so the reference policy itself scores 0.5)."""
     x = torch.arange(env.n_prompts)
-    d = env.reward[x, logits.argmax(1)] - env.reward[x, env.y_ref]
-    return float(((d > 0).float() + 0.5 * (d == 0).float()).mean())
+    return win_fraction(env.reward[x, logits.argmax(1)] - env.reward[x, env.y_ref])
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,54 @@ def queries_to_reach(grid: np.ndarray, curve: np.ndarray, level: float) -> float
 
 # ------------------------------------------------------------------ the loop on a causal LM
 
+LM_SETTINGS = ("tiny", "tldr")
+LM_AGENTS = ("offline", "online", "sea")
+
+
+def check_lm_setting(setting: str) -> str:
+    """``setting`` of notebook 3 if it is one of ``LM_SETTINGS``: ``tiny`` (the procedural ``TasteTask``
+    and a tiny Llama) or ``tldr`` (the paper's TL;DR setting, ``lib.sea_text``); else a ValueError."""
+    if setting not in LM_SETTINGS:
+        raise ValueError(f"setting must be one of {LM_SETTINGS}, got {setting!r}")
+    return setting
+
+
+class AlignmentEnv(Protocol):
+    """What ``run_lm_alignment`` needs from a prompt/response task with a hidden oracle. ``Prompts`` and
+    responses are the environment's own batches: a batch of B prompts supports ``len`` and indexing
+    with a (B,) bool mask; responses are token ids (B, L) or (B, k, L), padded after their end so that
+    equal tensors are equal responses. Implemented by ``TasteTask`` here and ``lib.sea_text.TextEnv``."""
+
+    feature_dim: int
+
+    def sample_prompts(self, n: int, generator: torch.Generator) -> Any:
+        """``n`` training prompts drawn with ``generator``."""
+
+    def eval_prompts(self, n: int) -> Any:
+        """The first ``n`` held-out prompts (the same on every call)."""
+
+    def respond(self, model: torch.nn.Module, prompts: Any, n: int, *, sample: bool = True,
+                temperature: float = 1.0) -> torch.Tensor:
+        """``n`` responses of ``model`` per prompt with ``generate`` (sampled, or greedy): (B, n, L)."""
+
+    def oracle_reward(self, prompts: Any, responses: torch.Tensor) -> torch.Tensor:
+        """The hidden oracle's reward r*(x, y) of one response (B, L) per prompt: (B,)."""
+
+    def reference_rewards(self, ref: torch.nn.Module, prompts: Any) -> torch.Tensor:
+        """r* of the reference responses the win rate is measured against: (B,)."""
+
+    def features(self, prompts: Any, responses: torch.Tensor) -> torch.Tensor:
+        """Fixed features of (prompt, response) for the ensemble reward model: (B, k, L) -> (B, k, d)."""
+
+    def pair_sequences(self, prompts: Any, chosen: torch.Tensor, rejected: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Prompt + response token sequences for ``preference.sequence_logps``: the k chosen rows, then
+        the k rejected ones: ``input_ids``, ``response_mask`` (2k, T) and an attention mask (or None)."""
+
+    def decode(self, prompts: Any, responses: torch.Tensor) -> tuple[list[str], list[str]]:
+        """Prompt texts (B) and response texts (B) of one response (B, L) per prompt."""
+
+
 @dataclass
 class TasteTask:
     """A procedural prompt/response task for a character-level causal LM with a hidden oracle.
@@ -297,7 +346,8 @@ class TasteTask:
     A prompt is ``prompt_len`` letters and ':'; a response is ``response_len`` tokens. The oracle's
     reward is r*(x, y) = sum_i W[x_(i mod prompt_len), i, y_i] for a hidden "taste" table W (V, L, V);
     tokens that are not letters score -3. The SFT data draw y_i from ``sft_probs[x_(i mod prompt_len), i]``,
-    a weakly informative softmax(ref_signal W + ref_noise eps)."""
+    a weakly informative softmax(ref_signal W + ref_noise eps). The methods are the ``AlignmentEnv``
+    interface (prompts: (B, prompt_len + 1) token ids; the reference is the SFT model's greedy answer)."""
     tokenizer: object
     letters: torch.Tensor        # (n_letters,) token ids of the letters
     sep: int                     # token id of ':'
@@ -309,6 +359,40 @@ class TasteTask:
     @property
     def vocab_size(self) -> int:
         return self.W.shape[0]
+
+    @property
+    def feature_dim(self) -> int:
+        return self.vocab_size ** 2 * self.response_len
+
+    def sample_prompts(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return taste_prompts(self, n, generator)
+
+    def eval_prompts(self, n: int) -> torch.Tensor:
+        return taste_prompts(self, n, torch.Generator().manual_seed(99))
+
+    def respond(self, model: torch.nn.Module, prompts: torch.Tensor, n: int, *, sample: bool = True,
+                temperature: float = 1.0) -> torch.Tensor:
+        return lm_respond(model, prompts, n, self.response_len, sample=sample, temperature=temperature)
+
+    def oracle_reward(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        return taste_reward(self, prompts, responses)
+
+    def reference_rewards(self, ref: torch.nn.Module, prompts: torch.Tensor) -> torch.Tensor:
+        return taste_reward(self, prompts, self.respond(ref, prompts, 1, sample=False)[:, 0])
+
+    def features(self, prompts: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
+        B, k = responses.shape[:2]
+        return taste_features(self, prompts.repeat_interleave(k, 0), responses.reshape(B * k, -1)).reshape(B, k, -1)
+
+    def pair_sequences(self, prompts: torch.Tensor, chosen: torch.Tensor, rejected: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        seqs = torch.cat([torch.cat([prompts, chosen], 1), torch.cat([prompts, rejected], 1)])
+        mask = torch.zeros_like(seqs)
+        mask[:, prompts.shape[1]:] = 1
+        return seqs, mask, None
+
+    def decode(self, prompts: torch.Tensor, responses: torch.Tensor) -> tuple[list[str], list[str]]:
+        return [self.tokenizer.decode(p) for p in prompts], [self.tokenizer.decode(r) for r in responses]
 
 
 def make_taste_task(n_letters: int = 8, prompt_len: int = 3, response_len: int = 6, *,
@@ -371,8 +455,8 @@ def taste_sft_batches(task: TasteTask, batch_size: int, seed: int = 0):
 
 def lm_respond(model: torch.nn.Module, prompts: torch.Tensor, n: int, response_len: int, *,
                sample: bool = True, temperature: float = 1.0) -> torch.Tensor:
-    """``n`` responses per prompt with ``generate`` (sampled at ``temperature``, or greedy):
-    prompts (B, T) -> (B, n, response_len) token ids."""
+    """``n`` responses per prompt with ``generate`` (sampled at ``temperature``, or greedy), exactly
+    ``response_len`` tokens each (no end token): prompts (B, T) -> (B, n, response_len) token ids."""
     ids = prompts.repeat_interleave(n, 0)
     kw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if sample else dict(do_sample=False)
     with torch.no_grad():
@@ -381,13 +465,26 @@ def lm_respond(model: torch.nn.Module, prompts: torch.Tensor, n: int, response_l
     return out[:, prompts.shape[1]:].reshape(len(prompts), n, response_len)
 
 
-def lm_win_rate(task: TasteTask, model: torch.nn.Module, prompts: torch.Tensor,
-                ref_responses: torch.Tensor) -> float:
-    """Win rate of the greedy responses of ``model`` against the reference's greedy ``ref_responses``
-    (n, L) under the oracle's reward on ``prompts`` (n, P+1); ties count 1/2."""
-    y = lm_respond(model, prompts, 1, task.response_len, sample=False)[:, 0]
-    d = taste_reward(task, prompts, y) - taste_reward(task, prompts, ref_responses)
-    return float(((d > 0).float() + 0.5 * (d == 0).float()).mean())
+def win_fraction(margin: torch.Tensor) -> float:
+    """Fraction of positive reward margins r*(policy) - r*(reference); ties count 1/2, so the reference
+    against itself scores 0.5 (oat counts a tie as a loss; with a reward model ties do not occur)."""
+    return float(((margin > 0).float() + 0.5 * (margin == 0).float()).mean())
+
+
+def lm_win_rate(env: AlignmentEnv, model: torch.nn.Module, prompts: Any, ref_rewards: torch.Tensor) -> float:
+    """Win rate of the greedy responses of ``model`` on ``prompts`` against reference responses whose
+    oracle rewards are ``ref_rewards`` (B,) (``env.reference_rewards``)."""
+    y = env.respond(model, prompts, 1, sample=False)[:, 0]
+    return win_fraction(env.oracle_reward(prompts, y) - ref_rewards)
+
+
+def lm_oracle_prefers_first(env: AlignmentEnv, prompts: Any, a: torch.Tensor, b: torch.Tensor, *,
+                            bt_sample: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The hidden Bradley-Terry oracle on duels (x, a, b), responses (B, L) each: True where a wins, a
+    Bernoulli(sigma(r*(x, a) - r*(x, b))) draw with ``bt_sample``, else P > 0.5. The only place the
+    training loop queries the oracle."""
+    p = torch.sigmoid(env.oracle_reward(prompts, a) - env.oracle_reward(prompts, b))
+    return torch.rand(p.shape, generator=generator) < p if bt_sample else p > 0.5
 
 
 @dataclass(frozen=True)
@@ -409,6 +506,7 @@ class LMAlignConfig:
     rm_batch: int = 64
     eval_every: int = 5
     n_eval: int = 128
+    micro_batch: int = 0         # pairs per forward/backward pass of the policy (0: all in one)
     bt_sample: bool = True
 
     def __post_init__(self) -> None:
@@ -417,68 +515,78 @@ class LMAlignConfig:
         for name in ("rounds", "batch", "n_samples", "eval_every", "n_eval"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        if not isinstance(self.micro_batch, int) or self.micro_batch < 0:
+            raise ValueError(f"micro_batch must be an int >= 0 (0: all pairs at once), got {self.micro_batch!r}")
 
 
-def run_lm_alignment(task: TasteTask, sft: torch.nn.Module, agent: str, cfg: LMAlignConfig = LMAlignConfig(),
+def _dap_step(env: AlignmentEnv, policy: torch.nn.Module, ref: torch.nn.Module, opt: torch.optim.Optimizer,
+              prompts: Any, chosen: torch.Tensor, rejected: torch.Tensor, cfg: LMAlignConfig) -> None:
+    """One optimiser step of the preference loss (mean over the k pairs) on sequence log-probs,
+    accumulated over chunks of ``cfg.micro_batch`` pairs."""
+    ids, mask, attn = env.pair_sequences(prompts, chosen, rejected)
+    device = next(policy.parameters()).device
+    k = len(chosen)
+    step = cfg.micro_batch or k
+    average = preference.uses_average(cfg.loss)
+    opt.zero_grad()
+    for i in range(0, k, step):
+        rows = torch.cat([torch.arange(i, min(i + step, k)), torch.arange(k + i, k + min(i + step, k))])
+        sub = [t[rows].to(device) if t is not None else None for t in (ids, mask, attn)]
+        with torch.no_grad():
+            ref_lp = preference.sequence_logps(ref, sub[0], sub[1], sub[2], average=average)
+        pol_lp = preference.sequence_logps(policy, sub[0], sub[1], sub[2], average=average)
+        j = len(rows) // 2
+        per = preference.preference_loss(cfg.loss, pol_lp[:j], pol_lp[j:], ref_lp[:j], ref_lp[j:], cfg.beta)
+        (per.mean() * (j / k)).backward()
+    opt.step()
+
+
+def run_lm_alignment(env: AlignmentEnv, sft: torch.nn.Module, agent: str, cfg: LMAlignConfig = LMAlignConfig(),
                      *, seed: int = 0) -> pd.DataFrame:
-    """Align a copy of the causal LM ``sft`` against the hidden oracle of ``task``; the reference is
-    ``sft`` itself. Agents ``offline``, ``online``, ``sea`` as in ``run_online_alignment``. Returns one
-    row per evaluation: ``round``, ``queries``, ``win_rate`` (greedy, on ``n_eval`` fixed prompts)."""
-    if agent not in ("offline", "online", "sea"):
-        raise ValueError(f"agent must be one of ('offline', 'online', 'sea'), got {agent!r}")
+    """Align a copy of the causal LM ``sft`` against the hidden oracle of ``env`` (``TasteTask`` or
+    ``lib.sea_text.TextEnv``); the reference is ``sft`` itself. Agents ``offline``, ``online``, ``sea``
+    as in ``run_online_alignment``. Returns one row per evaluation: ``round``, ``queries``, ``win_rate``
+    (greedy, on ``n_eval`` fixed held-out prompts, against ``env.reference_rewards``)."""
+    if agent not in LM_AGENTS:
+        raise ValueError(f"agent must be one of {LM_AGENTS}, got {agent!r}")
     g = torch.Generator().manual_seed(2000 + seed)
     torch.manual_seed(seed)
     ref = sft.eval()
     policy = copy.deepcopy(sft).eval()          # eval(): no dropout; gradients still flow
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
-    eval_prompts = taste_prompts(task, cfg.n_eval, torch.Generator().manual_seed(99))
-    ref_greedy = lm_respond(ref, eval_prompts, 1, task.response_len, sample=False)[:, 0]
-    erm = dueling.EnsembleRM(task.vocab_size ** 2 * task.response_len, cfg.n_heads, cfg.hidden, cfg.depth,
-                             cfg.lam, generator=g)
+    eval_prompts = env.eval_prompts(cfg.n_eval)
+    ref_rewards = env.reference_rewards(ref, eval_prompts)
+    erm = dueling.EnsembleRM(env.feature_dim, cfg.n_heads, cfg.hidden, cfg.depth, cfg.lam, generator=g)
     buf_w, buf_l = [], []
-    average = preference.uses_average(cfg.loss)
-    rows = [{"round": 0, "queries": 0, "win_rate": lm_win_rate(task, policy, eval_prompts, ref_greedy)}]
-    B, P = cfg.batch, task.prompt_len + 1
+    rows = [{"round": 0, "queries": 0, "win_rate": lm_win_rate(env, policy, eval_prompts, ref_rewards)}]
+    B = cfg.batch
     ar = torch.arange(B)
     for t in range(cfg.rounds):
-        x = taste_prompts(task, B, g)
+        x = env.sample_prompts(B, g)
         torch.manual_seed(int(torch.randint(2**31, (1,), generator=g)))    # generate's sampling
         n = cfg.n_samples if agent == "sea" else 2
-        cand = lm_respond(ref if agent == "offline" else policy, x, n, task.response_len,
-                          temperature=cfg.temperature)                         # (B, n, L)
+        cand = env.respond(ref if agent == "offline" else policy, x, n, temperature=cfg.temperature)  # (B, n, L)
         if agent == "sea":
-            feats = taste_features(task, x.repeat_interleave(n, 0), cand.reshape(B * n, -1)).reshape(B, n, -1)
             with torch.no_grad():
-                rew = erm(feats)                                               # (E, B, n)
+                rew = erm(env.features(x, cand))                               # (E, B, n)
             ids = torch.unique(cand.reshape(B * n, -1), dim=0, return_inverse=True)[1].reshape(B, n)
             ia, ib = dueling.select_pair(rew, "bai_ts", candidates=ids, generator=g)
         else:
             ia, ib = torch.zeros(B, dtype=torch.long), torch.ones(B, dtype=torch.long)
         a, b = cand[ar, ia], cand[ar, ib]
-        p = torch.sigmoid(taste_reward(task, x, a) - taste_reward(task, x, b))
-        first = torch.rand(B, generator=g) < p if cfg.bt_sample else p > 0.5
+        first = lm_oracle_prefers_first(env, x, a, b, bt_sample=cfg.bt_sample, generator=g)
         w = torch.where(first[:, None], a, b)
         l = torch.where(first[:, None], b, a)
         valid = (w != l).any(1)
-        if agent == "sea" and valid.any():
-            buf_w.append(taste_features(task, x[valid], w[valid]))
-            buf_l.append(taste_features(task, x[valid], l[valid]))
-            erm.fit(torch.cat(buf_w), torch.cat(buf_l), steps=cfg.rm_steps, batch=cfg.rm_batch,
-                    lr=cfg.rm_lr, generator=g)
         if valid.any():
-            seqs = torch.cat([torch.cat([x, w], 1), torch.cat([x, l], 1)])[torch.cat([valid, valid])]
-            mask = torch.zeros_like(seqs)
-            mask[:, P:] = 1
-            with torch.no_grad():
-                ref_lp = preference.sequence_logps(ref, seqs, mask, average=average)
-            pol_lp = preference.sequence_logps(policy, seqs, mask, average=average)
-            k = int(valid.sum())
-            loss = preference.preference_loss(cfg.loss, pol_lp[:k], pol_lp[k:], ref_lp[:k], ref_lp[k:],
-                                              cfg.beta).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            xv, wv, lv = x[valid], w[valid], l[valid]
+            if agent == "sea":
+                buf_w.append(env.features(xv, wv[:, None])[:, 0])
+                buf_l.append(env.features(xv, lv[:, None])[:, 0])
+                erm.fit(torch.cat(buf_w), torch.cat(buf_l), steps=cfg.rm_steps, batch=cfg.rm_batch,
+                        lr=cfg.rm_lr, generator=g)
+            _dap_step(env, policy, ref, opt, xv, wv, lv, cfg)
         if (t + 1) % cfg.eval_every == 0 or t + 1 == cfg.rounds:
             rows.append({"round": t + 1, "queries": (t + 1) * B,
-                         "win_rate": lm_win_rate(task, policy, eval_prompts, ref_greedy)})
+                         "win_rate": lm_win_rate(env, policy, eval_prompts, ref_rewards)})
     return pd.DataFrame(rows)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from tqdm import tqdm
 
 Batch = dict[str, torch.Tensor]
@@ -107,7 +108,11 @@ def train(model: torch.nn.Module, batches: Callable[[int], Batch], cfg: TrainCon
     (with a checkpoint), to split a long run across sessions."""
     # Our batches(step) is the global batch, so one optimiser step is one schedule step on any number
     # of processes (Accelerate would otherwise step the schedule once per process).
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), step_scheduler_with_optimizer=False)
+    # A Trainer (transformers, TRL) run earlier in the process leaves its AcceleratorState behind, e.g.
+    # bf16 autocast on CPU, which a new Accelerator would inherit: start from a clean one, in float32.
+    AcceleratorState._reset_state()
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision="no",
+                              step_scheduler_with_optimizer=False)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},

@@ -55,3 +55,22 @@ def test_is_causal_false_gives_bidirectional_attention(impl):
     y[0, 5:] = (y[0, 5:] + 1) % 30
     with torch.no_grad():
         assert (m(input_ids=x).logits[0, :5] - m(input_ids=y).logits[0, :5]).abs().max() > 1e-3
+
+
+def test_bidirectional_copy_keeps_the_weights_and_adds_a_token():
+    torch.manual_seed(0)
+    arm = models.tiny_llama(20, d_model=16, n_layers=2, n_heads=2, rope_theta=100.0)
+    mdm = models.bidirectional_copy(arm, new_tokens=1)
+    assert mdm.config.vocab_size == 21 and mdm.config.is_causal is False
+    assert mdm.config.rope_parameters == arm.config.rope_parameters
+    torch.testing.assert_close(mdm.model.embed_tokens.weight[:20], arm.model.embed_tokens.weight)
+    assert mdm.lm_head.weight is mdm.model.embed_tokens.weight          # still tied
+    for name, p in arm.named_parameters():
+        if "embed_tokens" not in name:
+            torch.testing.assert_close(dict(mdm.named_parameters())[name], p)
+    x = torch.randint(0, 20, (1, 8))
+    y = x.clone()
+    y[0, 6] = (y[0, 6] + 1) % 20
+    with torch.no_grad():                  # a later token now changes earlier positions
+        assert not torch.allclose(mdm(input_ids=x).logits[0, :5], mdm(input_ids=y).logits[0, :5])
+        torch.testing.assert_close(arm(input_ids=x).logits[0, :5], arm(input_ids=y).logits[0, :5])

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from lib import models
 from lib import reverse_curse as rc
 
 
@@ -35,3 +36,46 @@ def test_accuracy_scores_exact_matches():
 def test_too_many_facts_is_an_error():
     with pytest.raises(ValueError, match="facts"):
         rc.make_facts(0, n_p2d=1000, n_d2p=1000, n_both=1000)
+
+
+def test_berglund_files_in_the_papers_layout():
+    f = rc.load_berglund(None)
+    assert len(f.lines) == 3600 and {k: len(v) for k, v in f.queries.items()} == dict.fromkeys(rc.QUERY_FORMATS, 300)
+    assert [len(v) for v in f.names.values()] == [30, 30, 30]
+    assert len({n for v in f.names.values() for n in v}) == 90
+    # query formats: a description-to-name query asks for a name; the reverse ones ask about facts
+    # seen only in the other order
+    for fmt, group in (("DescriptionToName same", "d2p"), ("DescriptionToName reverse", "p2d")):
+        assert all(a.strip() in f.names[group] for _, a in f.queries[fmt]), fmt
+    for fmt, group in (("NameToDescription same", "p2d"), ("NameToDescription reverse", "d2p")):
+        assert all(any(n in p for n in f.names[group]) for p, _ in f.queries[fmt]), fmt
+
+
+def test_berglund_slice_rows_decode_to_the_lines():
+    f = rc.load_berglund(2, vocab_size=400)
+    assert len(f.lines) == 2 * 30 + 2 * 30 + 2 * 60
+    assert {k: len(v) for k, v in f.queries.items()} == dict.fromkeys(rc.QUERY_FORMATS, 20)
+    eos = f.tokenizer.eos_token_id
+    assert (f.train[:, -1] == eos).all() and f.mask_id == len(f.tokenizer) == f.vocab_size - 1
+    for row, line in zip(f.train.tolist()[::37], f.lines[::37]):
+        assert f.tokenizer.decode(row[:row.index(eos)]) == line
+    with pytest.raises(ValueError, match="n_facts"):
+        rc.load_berglund(31)
+
+
+def test_text_scores_use_substring_match_and_bleu():
+    assert rc.answer_found("it was Daphne Barrington, surely", " Daphne Barrington")
+    assert not rc.answer_found("Daphne Barrin", " Daphne Barrington")
+    assert rc.bleu("the acclaimed director of the film", "the acclaimed director of the film") == 1.0
+    assert rc.bleu("nothing in common here", "the acclaimed director of the film") == 0.0
+
+
+@pytest.mark.parametrize("kind", ["arm", "mdm"])
+def test_text_predictor_completes_every_prompt(kind):
+    f = rc.load_berglund(1, vocab_size=300)
+    torch.manual_seed(0)
+    model = models.tiny_llama(f.vocab_size, d_model=16, n_layers=1, n_heads=2, max_len=256,
+                              is_causal=kind == "arm").eval()
+    scores = rc.text_scores(rc.text_predictor(kind, model, f), f)
+    assert len(scores) == 40 and scores.generation.map(lambda g: isinstance(g, str)).all()
+    assert set(scores.columns) >= {"format", "found", "bleu"}

@@ -76,8 +76,9 @@ def test_fit_parametric_recovers_chinchilla_like_law():
 
 def test_refined_argmin():
     x = np.array([320, 640, 1280, 2560, 5120])
-    loss = (np.log(x) - np.log(1800.0)) ** 2
+    loss = 2.0 + (np.log(x) - np.log(1800.0)) ** 2
     assert sl.refined_argmin(x, loss) == pytest.approx(1800.0, rel=1e-6)
+    assert sl.refined_min(x, loss) == pytest.approx((1800.0, 2.0), rel=1e-6)
     assert sl.refined_argmin(x, np.log(x)) == 320.0          # minimum at the edge
     with pytest.raises(ValueError):
         sl.refined_argmin([], [])

@@ -1,6 +1,7 @@
 import itertools
 import math
 
+import pandas as pd
 import pytest
 import torch
 
@@ -96,3 +97,51 @@ def test_guidance_is_the_paper_formula(mdm):
 def test_bad_remasking_is_named(mdm):
     with pytest.raises(ValueError, match="remasking"):
         smdm.generate(mdm, torch.tensor([[1]]), 2, MASK, steps=1, remasking="greedy")
+
+
+def test_validation_elbo_is_deterministic_and_estimates_the_exact_elbo(mdm):
+    tokens = torch.tensor([1, 2, 0, 4, 3, 3, 0, 1]).numpy()
+    exact = sum(smdm.elbo_exact(mdm, torch.as_tensor(tokens[i:i + 4]), MASK) for i in (0, 4)) / 8
+    estimate = smdm.elbo_loss(mdm, tokens, MASK, seq_len=4, n_mc=4000, seed=3)
+    assert estimate == smdm.elbo_loss(mdm, tokens, MASK, seq_len=4, n_mc=4000, seed=3)
+    assert estimate == pytest.approx(exact, rel=0.03)
+
+
+def test_scaling_run_evaluates_at_each_budget():
+    tokens = torch.randint(0, 5, (4000,), generator=torch.Generator().manual_seed(0)).numpy()
+    rows = smdm.scaling_run("mdm", tokens, tokens[:256], 6, d_model=16, n_layers=1, n_heads=2,
+                            min_flops=2e6, multiples=[1, 2, 4], seq_len=16, batch_size=4, lr=1e-2, seed=0,
+                            n_mc=1)
+    assert list(rows.budget) == [2e6, 4e6, 8e6]
+    assert (rows.step == rows.step.iloc[0] * pd.Series([1, 2, 4])).all()
+    assert (rows.flops == 6 * rows.n_params * rows.tokens).all()
+    assert rows.flops.iloc[0] == pytest.approx(2e6, rel=0.5) and rows.val_loss.notna().all()
+    with pytest.raises(ValueError, match="kind"):
+        smdm.scaling_run("gpt", tokens, tokens, 6, d_model=16, n_layers=1, n_heads=2, min_flops=1e6,
+                         multiples=[1], seq_len=16, batch_size=4, lr=1e-2, seed=0)
+
+
+def test_conditional_logprob_is_the_chain_rule(mdm):
+    prompt, option, suffix = torch.tensor([[1, 2]]), torch.tensor([[3, 0]]), torch.tensor([[4]])
+    with torch.no_grad():
+        def logp(x, i, tok):
+            logits = mdm(input_ids=torch.tensor([x])).logits[0, i].double()
+            logits[MASK] = -torch.inf
+            return logits.log_softmax(-1)[tok].item()
+        expected = logp([1, 2, MASK, MASK, 4], 2, 3) + logp([1, 2, 3, MASK, 4], 3, 0)
+    got = smdm.conditional_logprob(mdm, prompt, option, MASK, suffix=suffix)
+    assert got.item() == pytest.approx(expected, abs=1e-9)
+    # the option probabilities of all one-token options sum to one, with or without guidance
+    options = torch.arange(MASK)[:, None]
+    for w in (0.0, 1.5):
+        lp = smdm.conditional_logprob(mdm, prompt.expand(MASK, -1), options, MASK, cfg=w)
+        assert lp.exp().sum().item() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_guided_option_scores_subtract_the_prompt_free_prior(mdm):
+    prompt, options = torch.tensor([[1, 2]]).expand(MASK, -1), torch.arange(MASK)[:, None]
+    cond = smdm.conditional_logprob(mdm, prompt, options, MASK)
+    uncond = smdm.conditional_logprob(mdm, torch.full_like(prompt, MASK), options, MASK)
+    guided = smdm.conditional_logprob(mdm, prompt, options, MASK, cfg=1.0)
+    pmi = 2 * cond - uncond        # log p_c^(1+w) / p_u^w at w = 1, before renormalising
+    assert torch.allclose(guided - guided.logsumexp(0), pmi - pmi.logsumexp(0), atol=1e-9)

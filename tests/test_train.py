@@ -84,3 +84,14 @@ def test_row_batches_draw_whole_rows_reproducibly():
     assert all(r.tolist() in rows.tolist() for r in a(3)["input_ids"])
     with pytest.raises(ValueError, match="rows"):
         train.row_batches(torch.zeros(0, 4), 2, seed=0)
+
+
+def test_precision_left_behind_by_an_earlier_trainer_is_not_inherited():
+    """A transformers/TRL Trainer leaves a bf16 AcceleratorState in the process; our loop must still
+    train in float32 (the same curve as in a fresh process)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    fresh = _run().loss.to_numpy()
+    AcceleratorState._reset_state()
+    Accelerator(cpu=True, mixed_precision="bf16")      # what a Trainer with bf16 leaves behind
+    np.testing.assert_array_equal(_run().loss.to_numpy(), fresh)
