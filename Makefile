@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CH ?=
 MATHJAX := book/_static/mathjax/tex-mml-chtml.js
-# The offline data mirror, when there is one beside the checkout (CI); otherwise lib.data downloads.
+# The offline data mirror, when there is one beside the checkout (CI); otherwise lib.book.data downloads.
 export BOOK_DATA ?= $(if $(wildcard ../shared/data/SOURCES.md),../shared/data,)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
@@ -46,20 +46,20 @@ notebooks:   # papermill executes the notebooks at their defaults into book/
 
 nbtest:      # the same notebooks executed once by nbval, outputs written back into book/
 	$(PY) -m lib.run --prepare-only --profile ci $(CH)
-	$(PY) -m pytest -n 2 --dist loadfile -p lib.nbval_writeback --nbval-lax --nbval-current-env \
+	$(PY) -m pytest -n 2 --dist loadfile -p lib.book.nbval_writeback --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout 900 -q book/$(CH)
 
 results:
-	$(PY) -m lib.results
+	$(PY) -m lib.book.results
 
 html:
 	$(VENV)/bin/jupyter-book build . -W --keep-going --all
 
 unit:
-	$(PY) -m pytest -n 2 -q tests --ignore=tests/test_render.py
+	$(PY) -m pytest -n 2 -q tests --ignore=tests/book/test_render.py
 
 render:
-	$(PY) -m pytest -q tests/test_render.py
+	$(PY) -m pytest -q tests/book/test_render.py
 
 gpu:
 	$(PY) -m lib.run $(CH) --profile gpu

@@ -1,4 +1,4 @@
-"""Throughput of lib.train against a plain hand-written PyTorch loop on the same tiny Llama, same batches,
+"""Throughput of lib.core.train against a plain hand-written PyTorch loop on the same tiny Llama, same batches,
 one thread, measured in one run (ratio target >= 0.9), and peak memory (RSS) of the process.
 
     python benchmarks/train_throughput.py [--steps 150] [--repeats 3]
@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from lib import models, train
+from lib.core import models, train
 
 
 def plain_loop(model: torch.nn.Module, batches, cfg: train.TrainConfig) -> None:
@@ -43,7 +43,7 @@ def main() -> None:
     tokens = np.random.default_rng(0).integers(0, 64, 200_000)
     batches = train.lm_batches(tokens, batch, seq, seed=0)
     cfg = train.TrainConfig(steps=a.steps)
-    rates = {"plain": [], "lib.train": []}
+    rates = {"plain": [], "lib.core.train": []}
     for _ in range(a.repeats):   # interleaved, so machine load hits both alike
         for name in rates:
             torch.manual_seed(0)
@@ -57,8 +57,8 @@ def main() -> None:
     best = {k: max(v) for k, v in rates.items()}
     for k, v in best.items():
         print(f"{k:10s} {v:10.0f} tokens/s (best of {a.repeats})")
-    ratio = best["lib.train"] / best["plain"]
-    print(f"ratio lib.train / plain = {ratio:.3f} (target >= 0.9)")
+    ratio = best["lib.core.train"] / best["plain"]
+    print(f"ratio lib.core.train / plain = {ratio:.3f} (target >= 0.9)")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

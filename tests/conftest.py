@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from lib import paths
+from lib.book import paths
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 _MIRROR = paths.ROOT.parent / "shared" / "data"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lib.dft.crystal import Crystal
+from lib.dft.ewald import ewald
 from lib.dft.upf import Pseudo, beta_of_q, vloc_of_q
 
 
@@ -86,7 +87,6 @@ def make_basis(crystal: Crystal, pseudos: dict[str, Pseudo], ecut: float, kpts: 
                grid: tuple[int, int, int] | None = None, weights: np.ndarray | None = None) -> Basis:
     """Build the plane-wave basis of ``crystal`` at cutoff ``ecut`` (Ha) for k-points ``kpts`` (K, 3)
     bohr⁻¹ (uniform weights 1/K unless given); ``grid`` defaults to :func:`fft_grid`."""
-    from lib.dft.energy import ewald
     if ecut <= 0:
         raise ValueError(f"ecut must be positive (Ha), got {ecut}")
     missing = sorted(set(crystal.species) - set(pseudos))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib import paths
+from lib.book import paths
 from lib.dft.crystal import Crystal
 
 CACHE_DIR: Path = paths.DATA / "01_dft"

@@ -147,11 +147,11 @@ _QE_COULOMB = Path("/usr/share/espresso/pseudo/H.coulomb-ae.UPF")
 
 
 def load(element: str, potential: str = "upf") -> tuple[Pseudo, Path]:
-    """The chapter's potential for ``element``: ``"upf"`` = QE's ``<El>.pz-vbc.UPF`` via ``lib.data``;
+    """The chapter's potential for ``element``: ``"upf"`` = QE's ``<El>.pz-vbc.UPF`` via ``lib.book.data``;
     ``"coulomb"`` = the paper's all-electron −Z/r, plus a UPF file for pw.x made from QE's
     ``H.coulomb-ae.UPF`` with Z and the element replaced (needs the quantum-espresso-data package).
     Returns (pseudo, path of the UPF file for pw.x)."""
-    from lib import data, paths
+    from lib.book import data, paths
     if potential == "upf":
         path = data.get(f"{element}.pz-vbc.UPF")
         return read_upf(path), path

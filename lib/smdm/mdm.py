@@ -1,0 +1,253 @@
+"""Masked diffusion language models (Nie et al., "Scaling up Masked Diffusion Models on Text",
+arXiv 2410.18514; code ML-GSAI/SMDM).
+
+The model is a bidirectional Transformer with a ``[MASK]`` token (``tiny_llama(..., is_causal=False)``),
+trained with the ELBO of eq. (4):
+
+    -log p(x0) <= L = ∫_0^1 (1/t) E_{x_t ~ q(.|x0)} [ Σ_{i: x_t^i = m} -log p_θ(x0^i | x_t) ] dt,
+
+and sampled by the reverse process with low-confidence (or random) remasking, optionally with
+unsupervised classifier-free guidance (eq. 7), whose unconditional input masks the prompt."""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+Batch = dict[str, torch.Tensor]
+KINDS = ("arm", "mdm")
+MASK = "[MASK]"
+
+
+def mask_tokens(x: torch.Tensor, p_mask: torch.Tensor, mask_id: int, *,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward process: each token of ``x`` (B, L) independently becomes ``mask_id`` with probability
+    ``p_mask`` (B,). Returns (x_t, masked) with ``masked`` a (B, L) bool tensor."""
+    masked = (torch.rand(x.shape, generator=generator) < p_mask.cpu()[:, None]).to(x.device)
+    return torch.where(masked, torch.full_like(x, mask_id), x), masked
+
+
+def mdm_loss(model: torch.nn.Module, batch: Batch, mask_id: int, *, eps: float = 1e-3,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """One-sample Monte-Carlo estimate of the ELBO of eq. (4) in nats per token: draw t ~ U(0, 1) per
+    sequence, mask with p = (1 - eps)·t + eps, cross-entropy on the masked tokens weighted by 1/p,
+    normalised by B·L (so it compares with an ARM's per-token loss). ``batch["input_ids"]`` is (B, L)."""
+    x = batch["input_ids"]
+    b, length = x.shape
+    p = (1 - eps) * torch.rand(b, generator=generator) + eps
+    xt, masked = mask_tokens(x, p, mask_id, generator=generator)
+    logits = model(input_ids=xt).logits
+    ce = F.cross_entropy(logits[masked], x[masked], reduction="none")
+    return (ce / p.to(x.device)[:, None].expand(b, length)[masked]).sum() / (b * length)
+
+
+@torch.no_grad()
+def elbo_exact(model: torch.nn.Module, x: torch.Tensor, mask_id: int) -> float:
+    """The ELBO of eq. (4) for one short sequence ``x`` (L,), exactly, in nats (not per token): the
+    integral over t weights every mask set M of size k by ∫ t^(k-1) (1-t)^(L-k) dt = (k-1)!(L-k)!/L!.
+    Enumerates all 2^L - 1 mask sets, so L ≤ 12."""
+    length = len(x)
+    if length > 12:
+        raise ValueError(f"elbo_exact enumerates 2^L mask sets; L must be <= 12, got {length}")
+    total = 0.0
+    for k in range(1, length + 1):
+        weight = math.factorial(k - 1) * math.factorial(length - k) / math.factorial(length)
+        for subset in itertools.combinations(range(length), k):
+            xt = x.clone()
+            xt[list(subset)] = mask_id
+            logp = model(input_ids=xt[None]).logits[0].log_softmax(-1)
+            total += weight * -sum(logp[i, x[i]].item() for i in subset)
+    return total
+
+
+def transfer_schedule(n_masked: int, steps: int) -> list[int]:
+    """How many masked tokens each of ``steps`` reverse steps reveals: an exact integer split of
+    ``n_masked`` (as LLaDA's get_num_transfer_tokens), so no step reveals 0 while masks remain."""
+    if not 1 <= steps <= max(n_masked, 1):
+        raise ValueError(f"steps must be in 1..{max(n_masked, 1)} (the number of masked tokens), got {steps}")
+    base, extra = divmod(n_masked, steps)
+    return [base + (i < extra) for i in range(steps)]
+
+
+def guided_logits(model: torch.nn.Module, x: torch.Tensor, prompt_len: int, mask_id: int,
+                  cfg: float) -> torch.Tensor:
+    """Logits (B, L, V) with unsupervised classifier-free guidance, eq. (7):
+    ℓ = ℓ_u + (1 + w)(ℓ_c - ℓ_u), where ℓ_u comes from the same input with the prompt masked.
+    ``cfg`` = w = 0 gives the plain conditional logits."""
+    if cfg == 0:
+        return model(input_ids=x).logits
+    unconditional = x.clone()
+    unconditional[:, :prompt_len] = mask_id
+    cond, uncond = model(input_ids=torch.cat([x, unconditional])).logits.chunk(2)
+    return uncond + (1 + cfg) * (cond - uncond)
+
+
+@torch.no_grad()
+def conditional_logprob(model: torch.nn.Module, prompt: torch.Tensor, option: torch.Tensor, mask_id: int, *,
+                        suffix: torch.Tensor | None = None, cfg: float = 0.0) -> torch.Tensor:
+    """log p(option | prompt, suffix) (B,) by the chain rule, unmasking the option's tokens left to
+    right: ``[prompt, MASK × K, suffix]``, then token j is scored with positions < j revealed. With
+    ``cfg`` = w > 0 each factor uses the guided distribution of eq. (7) (unconditional input: the
+    prompt masked), renormalised over the vocabulary without the mask token. Shapes: prompt (B, P),
+    option (B, K), suffix (B, S)."""
+    b, plen = prompt.shape
+    k = option.shape[1]
+    parts = [prompt, torch.full((b, k), mask_id, dtype=prompt.dtype, device=prompt.device)]
+    x = torch.cat(parts + ([suffix] if suffix is not None else []), 1)
+    total = torch.zeros(b, dtype=torch.float64, device=prompt.device)
+    for j in range(k):
+        logits = guided_logits(model, x, plen, mask_id, cfg).double()
+        logits[..., mask_id] = -torch.inf
+        logp = logits[:, plen + j].log_softmax(-1)
+        total += logp.gather(1, option[:, j:j + 1])[:, 0]
+        x[:, plen + j] = option[:, j]
+    return total
+
+
+@torch.no_grad()
+def generate(model: torch.nn.Module, prompt: torch.Tensor, gen_len: int, mask_id: int, *, steps: int,
+             remasking: str = "low_confidence", temperature: float = 0.0, cfg: float = 0.0,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """Reverse process from ``[prompt, MASK × gen_len]`` in ``steps`` steps; returns the generated
+    tokens (B, gen_len). Each step predicts x0 at every masked position (Gumbel-max in float64 at
+    ``temperature``; argmax at 0; never the mask) and reveals the scheduled number of them: the most confident
+    (``"low_confidence"`` remasking) or random ones (``"random"``). Revealed tokens stay."""
+    if remasking not in ("low_confidence", "random"):
+        raise ValueError(f"remasking must be 'low_confidence' or 'random', got {remasking!r}")
+    b, plen = prompt.shape
+    x = torch.cat([prompt, torch.full((b, gen_len), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
+    for k in transfer_schedule(gen_len, steps):
+        masked = x == mask_id
+        logits = guided_logits(model, x, plen, mask_id, cfg).double()
+        logits[..., mask_id] = -torch.inf   # never predict the mask itself
+        if temperature > 0:
+            u = torch.rand(logits.shape, dtype=torch.float64, generator=generator).clamp_min(1e-300)
+            x0 = (logits / temperature - torch.log(-torch.log(u)).to(logits.device)).argmax(-1)
+        else:
+            x0 = logits.argmax(-1)
+        if remasking == "low_confidence":
+            conf = logits.softmax(-1).gather(-1, x0[..., None])[..., 0]
+        else:
+            conf = torch.rand(x0.shape, dtype=torch.float64, generator=generator).to(x0.device)
+        conf = conf.masked_fill(~masked, -1.0)
+        reveal = conf.topk(k, dim=-1).indices
+        x.scatter_(1, reveal, x0.gather(1, reveal))
+    return x[:, plen:]
+
+
+@torch.no_grad()
+def elbo_loss(model: torch.nn.Module, tokens: np.ndarray, mask_id: int, *, seq_len: int,
+              n_mc: int = 8, seed: int = 0, batch_size: int = 32, max_tokens: int = 65_536) -> float:
+    """Validation ELBO (nats/token) of an MDM on consecutive windows of ``seq_len`` tokens covering the
+    first ``max_tokens`` of ``tokens``: the mean of ``n_mc`` Monte-Carlo passes of ``mdm_loss`` with
+    noise from ``seed`` (deterministic). An upper bound on the NLL per token, to compare with an
+    ARM's cross-entropy (which is exact)."""
+    n = min(len(tokens), max_tokens) // seq_len
+    if n == 0:
+        raise ValueError(f"need at least seq_len={seq_len} tokens, got {len(tokens)}")
+    device = next(model.parameters()).device
+    windows = torch.as_tensor(np.asarray(tokens[:n * seq_len], dtype=np.int64)).view(n, seq_len)
+    g = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    total = sum(mdm_loss(model, {"input_ids": chunk.to(device)}, mask_id, generator=g).item() * len(chunk)
+                for _ in range(n_mc) for chunk in windows.split(batch_size))
+    model.train(was_training)
+    return total / (n * n_mc)
+
+
+def loss_fn(kind: str, mask_id: int) -> Callable[[torch.nn.Module, Batch], torch.Tensor]:
+    """The training loss of an ARM (next-token cross-entropy) or an MDM (the ELBO, eq. 4)."""
+    from lib.core import train
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return train.lm_loss if kind == "arm" else lambda m, b: mdm_loss(m, b, mask_id)
+
+
+class Corpus(Protocol):
+    """Whole training sequences for ``train_model``: ``train`` (N, L) token ids; ``vocab_size`` counts
+    the ``[MASK]`` token, whose id is ``mask_id``."""
+    @property
+    def train(self) -> torch.Tensor: ...
+    @property
+    def vocab_size(self) -> int: ...
+    @property
+    def mask_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class WordCorpus:
+    """A ``Corpus`` over a word vocabulary that contains ``MASK``: ``train`` (N, L) word ids."""
+    vocab: list[str]
+    train: torch.Tensor
+
+    @property
+    def mask_id(self) -> int:
+        return self.vocab.index(MASK)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def decode(self, ids: torch.Tensor) -> str:
+        return " ".join(self.vocab[i] for i in ids.tolist())
+
+
+def train_model(kind: str, corpus: Corpus, *, seed: int, steps: int, d_model: int, n_layers: int,
+                n_heads: int, batch_size: int, lr: float) -> tuple[torch.nn.Module, pd.DataFrame]:
+    """Train an ARM (``kind="arm"``: causal, next-token loss) or an MDM (``"mdm"``: bidirectional, the
+    ELBO loss) of the same size on the same sequences with the same loop (AdamW, warm-up, cosine);
+    returns (model in eval mode, history)."""
+    from lib.core import models, train
+    loss = loss_fn(kind, corpus.mask_id)
+    torch.manual_seed(seed)
+    model = models.tiny_llama(corpus.vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                              max_len=2 * corpus.train.shape[1], is_causal=kind == "arm",
+                              tie_embeddings=False)
+    history = train.train(model, train.row_batches(corpus.train, batch_size, seed),
+                          train.TrainConfig(steps=steps, lr=lr, warmup=min(100, steps // 10)), loss_fn=loss)
+    return model.eval(), history
+
+
+def scaling_run(kind: str, train_tokens: np.ndarray, valid_tokens: np.ndarray, vocab_size: int, *,
+                d_model: int, n_layers: int, n_heads: int, min_flops: float, multiples: Sequence[int],
+                seq_len: int, batch_size: int, lr: float, seed: int, n_mc: int = 8) -> pd.DataFrame:
+    """Train one ARM or MDM (the same ``tiny_llama``; the MDM bidirectional, ``[MASK]`` = id
+    ``vocab_size - 1``) at constant learning rate after warm-up, and evaluate it where its training
+    compute C = 6·N·D (N non-embedding parameters, D tokens) reaches each budget ``min_flops · m`` for m
+    in ``multiples``. Returns one row per budget: kind, d_model, n_params, budget, flops (actual, after
+    rounding to whole steps), tokens, step, val_loss (ARM: cross-entropy, MDM: ELBO; nats/token).
+    A constant rate treats every budget alike (an annealed run would favour its last one)."""
+    from lib.core import lm_eval, models, train
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if not multiples or any(not isinstance(m, int) or m < 1 for m in multiples):
+        raise ValueError(f"multiples must be positive ints, got {multiples!r}")
+    torch.manual_seed(seed)
+    model = models.tiny_llama(vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                              max_len=seq_len, is_causal=kind == "arm", tie_embeddings=False)
+    n = models.n_params(model, non_embedding=True)
+    tokens_per_step = batch_size * seq_len
+    unit = max(1, round(min_flops / (6 * n * tokens_per_step)))     # steps of the smallest budget
+    mask_id = vocab_size - 1
+
+    def evaluate(m: torch.nn.Module) -> dict[str, float]:
+        if kind == "arm":
+            return {"val_loss": lm_eval.eval_loss(m, valid_tokens, seq_len=seq_len)}
+        return {"val_loss": elbo_loss(m, valid_tokens, mask_id, seq_len=seq_len, n_mc=n_mc, seed=seed)}
+
+    history = train.train(model, train.lm_batches(train_tokens, batch_size, seq_len, seed),
+                          train.TrainConfig(steps=unit * max(multiples), lr=lr, warmup=max(1, unit // 4),
+                                            min_lr_ratio=1.0, eval_every=unit),
+                          loss_fn=loss_fn(kind, mask_id), evaluate=evaluate, progress=False)
+    val = history.dropna(subset=["val_loss"]).set_index("step").val_loss
+    return pd.DataFrame([dict(kind=kind, d_model=d_model, n_params=n, budget=min_flops * m,
+                              flops=6.0 * n * unit * m * tokens_per_step, tokens=unit * m * tokens_per_step,
+                              step=unit * m, val_loss=val[unit * m]) for m in multiples])

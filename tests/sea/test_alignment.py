@@ -1,0 +1,100 @@
+"""The SEA chapter's environments and online loop (short runs)."""
+import numpy as np
+import pytest
+import torch
+
+from lib.sea import alignment as sea
+
+
+def test_linear_cdb_returns_regret_curves_and_rejects_unknown_agent():
+    out = sea.run_linear_cdb("bai_ts_prob", horizon=20, eval_every=10, n_test=20, seed=0)
+    assert out["cum_regret"].shape == (20,) and np.all(np.diff(out["cum_regret"]) >= 0)
+    assert list(out["steps"]) == [10, 20] and np.all(out["simple_regret"] >= 0)
+    with pytest.raises(ValueError, match="agent"):
+        sea.run_linear_cdb("ucb")
+
+
+def test_bt_env_reference_scores_half_and_oracle_follows_reward():
+    env = sea.make_bt_env(16, 32, 4, seed=0)
+    assert sea.win_rate(env, env.ref_logits) == 0.5
+    best = torch.zeros_like(env.reward).scatter(1, env.reward.argmax(1, keepdim=True), 10.0)
+    assert sea.win_rate(env, best) > 0.9
+    x = torch.arange(16)
+    a, b = env.reward.argmax(1), env.reward.argmin(1)
+    assert sea.oracle_prefers_first(env, x, a, b, bt_sample=False).all()
+    with pytest.raises(ValueError, match="n_prompts"):
+        sea.make_bt_env(1)
+
+
+@pytest.mark.parametrize("agent", sea.AGENTS)
+def test_every_agent_runs_and_counts_queries(agent):
+    env = sea.make_bt_env(16, 32, 4, seed=0)
+    cfg = sea.AlignConfig(rounds=8, batch=4, n_samples=6, n_heads=3, hidden=8, burn_in=2)
+    curve = sea.run_online_alignment(env, agent, cfg, seed=0)
+    assert list(curve.columns) == ["round", "queries", "win_rate"] and len(curve) == 9
+    if agent == "sea_mpl":
+        assert curve.queries.iloc[-1] <= 32        # ERM-labelled pairs cost no query
+    else:
+        assert curve.queries.iloc[-1] == 32
+
+
+def test_mixed_preference_learning_never_asks_the_oracle_for_synthetic_pairs(monkeypatch):
+    calls = []
+    real = sea.oracle_prefers_first
+
+    def spy(env, x, a, b, **kw):
+        calls.append(len(x))
+        return real(env, x, a, b, **kw)
+    monkeypatch.setattr(sea, "oracle_prefers_first", spy)
+    env = sea.make_bt_env(16, 32, 4, seed=0)
+    cfg = sea.AlignConfig(rounds=10, batch=8, n_samples=6, n_heads=3, hidden=8, burn_in=0, mpl_ratio=0.5)
+    curve = sea.run_online_alignment(env, "sea_mpl", cfg, seed=0)
+    assert sum(calls) == curve.queries.iloc[-1] < 80
+
+
+def test_sea_beats_passive_online_dpo_on_a_short_run():
+    env = sea.make_bt_env(seed=0)
+    cfg = sea.AlignConfig(rounds=60)
+    online = sea.run_online_alignment(env, "online", cfg, seed=0)
+    sea_curve = sea.run_online_alignment(env, "sea", cfg, seed=0)
+    assert sea.win_rate_at(sea_curve, 960) > sea.win_rate_at(online, 960)
+
+
+def test_queries_to_reach_and_mean_curve():
+    grid = np.array([0, 100, 200, 300])
+    assert sea.queries_to_reach(grid, np.array([0.5, 0.6, 0.7, 0.8]), 0.7) == 200
+    assert sea.queries_to_reach(grid, np.array([0.5, 0.6, 0.7, 0.8]), 0.9) == np.inf
+    import pandas as pd
+    c = pd.DataFrame({"round": [0, 1, 2], "queries": [0, 150, 300], "win_rate": [0.5, 0.6, 0.7]})
+    assert list(sea.mean_curve([c, c], grid)) == [0.5, 0.6, 0.7, 0.7]
+    with pytest.raises(ValueError, match="loss"):
+        sea.AlignConfig(loss="kto")
+
+
+def test_taste_task_reward_features_and_sft_batches():
+    task = sea.make_taste_task(4, 3, 6, seed=0)
+    g = torch.Generator().manual_seed(0)
+    x = sea.taste_prompts(task, 5, g)
+    assert x.shape == (5, 4) and (x[:, -1] == task.sep).all()
+    best = task.W[:, 0, :].argmax(1)[x[:, torch.arange(6) % 3]]
+    worst = task.letters[task.W[task.letters][:, 0, task.letters].argmin(1)]
+    assert (sea.taste_reward(task, x, best) >= sea.taste_reward(task, x, best.roll(1, 1))).all()
+    f = sea.taste_features(task, x, best)
+    assert f.shape == (5, task.vocab_size ** 2 * 6) and (f.sum(1) == 6).all()
+    batch = sea.taste_sft_batches(task, 8, seed=0)(0)["input_ids"]
+    assert batch.shape == (8, 10) and torch.isin(batch[:, 4:], task.letters).all()
+    assert torch.equal(batch, sea.taste_sft_batches(task, 8, seed=0)(0)["input_ids"])
+    assert worst.shape == (len(task.letters),)
+
+
+@pytest.mark.parametrize("agent", ["offline", "online", "sea"])
+def test_lm_alignment_runs_on_a_tiny_llama(agent):
+    from lib.core import models
+    task = sea.make_taste_task(4, 3, 4, seed=0)
+    torch.manual_seed(0)
+    lm = models.tiny_llama(task.vocab_size, d_model=16, n_layers=1, n_heads=2, max_len=16)
+    cfg = sea.LMAlignConfig(rounds=2, batch=4, n_samples=3, n_heads=3, eval_every=1, n_eval=8)
+    curve = sea.run_lm_alignment(task, lm, agent, cfg, seed=0)
+    assert list(curve.queries) == [0, 4, 8] and curve.win_rate.iloc[0] == 0.5
+    with pytest.raises(ValueError, match="agent"):
+        sea.run_lm_alignment(task, lm, "sea_mpl", cfg)
