@@ -1,6 +1,9 @@
 # Two commands on a fresh machine:  `make book` (execute every notebook, build _build/html)
 #                                    `make test` (unit tests, every notebook through nbval, build, browser check)
-# One chapter: `make book CH=00_intro`, `make nbtest CH=00_intro`. Paper scale: `make gpu CH=01_dft`.
+# Both execute the notebooks the same way (`nbtest`: the runner injects parameters and provenance, nbval
+# executes each notebook once, two at a time, and writes it back with its wall time).
+# One chapter: `make nbtest CH=00_intro`; one notebook with papermill: `python -m lib.run 02_sea/01_dueling_bandit`.
+# Paper scale: `make gpu CH=01_dft`.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,7 +17,7 @@ export PYTHONUNBUFFERED := 1
 
 .PHONY: book test deps venv notebooks nbtest results html unit render gpu clean
 
-book: venv $(MATHJAX) notebooks results html
+book: venv $(MATHJAX) nbtest results html
 
 test: deps venv $(MATHJAX) unit nbtest results html render
 
@@ -41,8 +44,8 @@ $(MATHJAX):
 	cp /tmp/mathjax-pack/package/es5/tex-mml-chtml.js book/_static/mathjax/
 	cp -r /tmp/mathjax-pack/package/es5/output/chtml/fonts/woff-v2 book/_static/mathjax/output/chtml/fonts/
 
-notebooks:   # papermill executes the notebooks at their defaults into book/
-	$(PY) -m lib.run $(CH)
+notebooks:   # papermill executes the notebooks at their defaults into book/, two side by side
+	$(PY) -m lib.run -j 2 $(CH)
 
 nbtest:      # the same notebooks executed once by nbval, outputs written back into book/
 	$(PY) -m lib.run --prepare-only --profile ci $(CH)
@@ -65,4 +68,4 @@ gpu:
 	$(PY) -m lib.run $(CH) --profile gpu
 
 clean:
-	rm -rf _build book/*/*.ipynb book/results.md
+	rm -rf _build book/*/*.ipynb book/results.md book/_generated

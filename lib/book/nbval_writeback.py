@@ -4,12 +4,14 @@
 
 nbval runs each code cell as one test item in one kernel per notebook; this plugin copies the outputs
 nbval collected (``IPyNbCell.test_outputs``) into the notebook, writes it back when its last cell is done
-(for jupyter-book to render), skips the rest of a notebook after its first failing cell, and prints each
-notebook's wall time at the end."""
+(for jupyter-book to render) with its wall time added to the provenance the runner recorded, skips the
+rest of a notebook after its first failing cell, and prints each notebook's wall time at the end."""
 from __future__ import annotations
 
 import nbformat
 import pytest
+
+from lib.book.run import PROVENANCE_KEY
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -34,6 +36,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     nb = getattr(item.parent, "nb", None)
     if nb is None or (nextitem is not None and nextitem.parent is item.parent):
         return
+    record = nb.metadata.get(PROVENANCE_KEY)
+    if record is not None:
+        record["wall_s"] = round(_SECONDS.get(item.nodeid.split("::")[0], 0.0), 1)
     nbformat.validate(nb)
     nbformat.write(nb, str(item.parent.path))
 

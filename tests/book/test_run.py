@@ -34,7 +34,7 @@ def test_cli_fails_naming_the_parameter_and_type(capsys):
     assert run.main(["00_intro", "-p", "steps=oops"]) == 2
     assert "'steps' expects int, got 'oops'" in capsys.readouterr().err
     assert run.main(["00_intro", "-p", "nosuch=1"]) == 2
-    assert "unknown parameter 'nosuch'" in capsys.readouterr().err
+    assert "no selected notebook declares 'nosuch'" in capsys.readouterr().err
 
 
 def test_cli_rejects_unknown_chapter_and_profile():
@@ -67,3 +67,26 @@ def test_prepare_only_injects_parameters(tmp_path, capsys):
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "steps = 7" in injected[0].source
     assert "00_intro/01_tiny_llama.ipynb" in capsys.readouterr().out
+
+
+def test_selects_one_notebook_and_rejects_an_unknown_one():
+    assert run.sources(["00_intro/01_tiny_llama"]) == [SRC]
+    assert run.sources(["00_intro/01_tiny_llama.ipynb", "00_intro"]) == [SRC]
+    with pytest.raises(SystemExit, match="unknown notebook '00_intro/99_none'; 00_intro has: 01_tiny_llama"):
+        run.sources(["00_intro/99_none"])
+
+
+def test_an_override_goes_to_the_notebooks_that_declare_it():
+    a, b = paths.NOTEBOOKS / "x" / "a.ipynb", paths.NOTEBOOKS / "x" / "b.ipynb"
+    mine = run.applicable({"rounds": 10, "seed": 1}, {a: {"seed": "int", "rounds": "int"}, b: {"seed": "int"}})
+    assert mine == {a: {"rounds": 10, "seed": 1}, b: {"seed": 1}}
+    with pytest.raises(run.ParameterError, match="no selected notebook declares 'nope'"):
+        run.applicable({"nope": 1}, {a: {"seed": "int"}})
+
+
+def test_prepared_notebook_records_its_provenance(tmp_path):
+    assert run.main(["00_intro/01_tiny_llama", "--prepare-only", "-p", "steps=7", "-j", "2",
+                     "--out-dir", str(tmp_path)]) == 0
+    record = nbformat.read(tmp_path / "00_intro" / SRC.name, as_version=4).metadata[run.PROVENANCE_KEY]
+    assert record["profile"] == "cpu" and record["overrides"] == {"steps": 7} and not record["defaults"]
+    assert len(record["lib_hash"]) == 12 and isinstance(record["dirty"], bool)
