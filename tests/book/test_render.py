@@ -84,3 +84,15 @@ def test_other_page(browser, base_url, rel):
     page, external = _open(browser, base_url, rel)
     assert not external, f"{rel}: requests outside the book {external}"
     page.close()
+
+
+def test_landing_page_shows_the_ten_papers(browser, base_url):
+    page, _ = _open(browser, base_url, "index.html")
+    rows = page.locator(".papers-grid table tbody tr")
+    assert rows.count() == 11, f"the grid has {rows.count()} rows, expected chapters 00-10"
+    text = page.inner_text(".papers-grid")
+    assert "chapter not yet written" in text or "reproduced" in text
+    thumbs = page.evaluate("""() => Array.from(document.querySelectorAll('.papers-grid img'))
+        .map(i => [i.complete, i.naturalWidth])""")
+    assert thumbs and all(ok and width > 0 for ok, width in thumbs), f"broken thumbnails {thumbs}"
+    page.close()
