@@ -15,16 +15,23 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: book test deps venv notebooks nbtest results html unit render gpu clean
+.PHONY: book test deps venv notebooks nbtest results html unit render gpu gpu-smoke clean
 
 book: venv $(MATHJAX) nbtest results html
 
 test: deps venv $(MATHJAX) unit nbtest results html render
 
-# System packages: Chromium for the browser test, Quantum ESPRESSO as the DFT chapter's reference.
+# System packages (Debian/Ubuntu names; README "Install on a fresh machine"): Python 3.11 with venv, git (provenance),
+# CA certificates (data downloads), npm (MathJax), Chromium (browser test), Quantum ESPRESSO + its data (DFT reference).
 deps:
-	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v pw.x >/dev/null || missing="$$missing quantum-espresso quantum-espresso-data"; \
+	@missing=""; python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing="$$missing python3"; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	test -e /etc/ssl/certs/ca-certificates.crt || missing="$$missing ca-certificates"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pw.x >/dev/null || missing="$$missing quantum-espresso"; \
+	test -e /usr/share/espresso/pseudo/H.coulomb-ae.UPF || missing="$$missing quantum-espresso-data"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	  else echo "please install:$$missing (Debian packages)"; exit 1; fi; fi
@@ -66,6 +73,11 @@ render:
 
 gpu:
 	$(PY) -m lib.run $(CH) --profile gpu
+
+# The first thing to run on a lent GPU (~8 min): pytest -m gpu + the hub-free gpu-profile notebooks, reduced;
+# writes benchmarks/gpu_smoke_report.md. Without CUDA: a dry run on the CPU (_build/gpu_smoke_report_dry.md).
+gpu-smoke:
+	$(PY) benchmarks/gpu_smoke.py
 
 clean:
 	rm -rf _build book/*/*.ipynb book/results.md book/_generated

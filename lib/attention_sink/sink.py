@@ -72,7 +72,9 @@ def build_model(run: SinkRun, vocab_size: int) -> torch.nn.Module:
 def measure(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attention.EPSILON) -> dict[str, float]:
     """Validation loss, α₁ (mean over sequences, layers and heads), Sink₁^ε in %, the largest Sink_k^ε
     over 1 < k ≤ T/2 (keys seen by at least half of the queries: the last keys pass ε trivially), and
-    for a key bias Sink*^ε (%) and its mean attention mass. ``input_ids`` (B, T)."""
+    for a key bias Sink*^ε (%) and its mean attention mass. ``input_ids`` (B, T), on any device (moved to
+    the model's)."""
+    input_ids = input_ids.to(next(model.parameters()).device)
     was_training = model.training
     model.eval()
     with attention.record_attention(model) as rec:

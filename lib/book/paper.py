@@ -27,3 +27,27 @@ class PaperValue:
         unit = f" {self.unit}" if self.unit else ""
         tag = {"paper": "", "secondary": ", secondary source", "code": ", official code"}[self.source]
         return f"{v}{unit} ({self.where}{tag})"
+
+
+def glue_paper(values: dict[str, PaperValue], prefix: str = "paper_") -> None:
+    """Glue every paper value of ``values`` (a package's ``PAPER``) for the notebook's Markdown:
+    ``paper_<key>`` is the value itself (``{glue:text}`paper_reverse_d2n:.2f```) and ``paper_<key>_src``
+    the value with where it comes from (``{glue:md}`paper_reverse_d2n_src```)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+    for key, pv in values.items():
+        glue(f"{prefix}{key}", pv.value if not isinstance(pv.value, str) else Markdown(pv.value),
+             display=False)
+        glue(f"{prefix}{key}_src", Markdown(pv.text()), display=False)
+
+
+def glue_values(**values: float | int | str) -> None:
+    """Glue numbers of this run (parameters, sizes, derived settings) under their own names, so that the
+    notebook's prose quotes them instead of typing them: ``glue_values(steps=steps)`` then
+    ``{glue:text}`steps```; a string is glued as Markdown (``{glue:md}`name```)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+    for key, value in values.items():
+        if hasattr(value, "item"):         # a NumPy/PyTorch scalar: glue the plain Python number
+            value = value.item()
+        glue(key, Markdown(value) if isinstance(value, str) else value, display=False)

@@ -186,13 +186,14 @@ def record_attention(model: nn.Module) -> Iterator[list[dict[str, torch.Tensor |
 def attention_maps(model: nn.Module, input_ids: torch.Tensor) -> torch.Tensor:
     """Attention probabilities (B, L, H, T, T) for ``input_ids`` (B, T) via ``output_attentions``:
     works for the ``VARIANTS`` kernels (proxy scores for sigmoid) and for ``eager`` models (hub models:
-    load them with ``attn_implementation="eager"``)."""
+    load them with ``attn_implementation="eager"``). ``input_ids`` may be on any device (they are moved
+    to the model's); the maps come back on the device of ``input_ids``."""
     impl = getattr(model.config, "_attn_implementation", None)
     if impl not in (*VARIANTS.values(), "eager"):
         raise ValueError(f"attention maps need attn_implementation 'eager' or one of {list(VARIANTS.values())}, "
                          f"got {impl!r}")
-    out = model(input_ids=input_ids, output_attentions=True)
-    return torch.stack([a.float() for a in out.attentions], dim=1)
+    out = model(input_ids=input_ids.to(next(model.parameters()).device), output_attentions=True)
+    return torch.stack([a.float() for a in out.attentions], dim=1).to(input_ids.device)
 
 
 # ----------------------------------------------------------------------------------------- metrics

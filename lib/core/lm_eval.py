@@ -54,7 +54,7 @@ def continuation_nll(model: torch.nn.Module, prompts: torch.Tensor, continuation
                      batch_size: int = 64) -> torch.Tensor:
     """Mean negative log-likelihood (nats/token) of each continuation under a causal LM given its
     prompt, -1/G Σ_g log p(c_g | prompt, c_<g), for ``prompts`` (N, P ≥ 1) and ``continuations``
-    (N, G); returns (N,) on the CPU."""
+    (N, G), on any device (moved to the model's); returns (N,) on the CPU."""
     if prompts.ndim != 2 or continuations.ndim != 2 or len(prompts) != len(continuations):
         raise ValueError(f"prompts (N, P) and continuations (N, G) must have the same N, got "
                          f"{tuple(prompts.shape)} and {tuple(continuations.shape)}")
@@ -66,7 +66,7 @@ def continuation_nll(model: torch.nn.Module, prompts: torch.Tensor, continuation
     model.eval()
     plen, out = prompts.shape[1], []
     for p, c in zip(prompts.split(batch_size), continuations.split(batch_size)):
-        x = torch.cat([p, c], 1).to(device)
+        x = torch.cat([p.to(device), c.to(device)], 1)
         logits = model(input_ids=x).logits[:, plen - 1:-1].float()
         out.append(F.cross_entropy(logits.transpose(1, 2), x[:, plen:], reduction="none").mean(1).cpu())
     model.train(was_training)
@@ -85,8 +85,8 @@ def generative_perplexity(judge: torch.nn.Module, prompts: torch.Tensor, continu
 def sample_entropy(samples: torch.Tensor | np.ndarray) -> float:
     """Mean over samples (rows of an (N, G) array of token ids) of the Shannon entropy, in nats, of the
     sample's own token frequencies. At most ln G; degenerate, repetitive samples score low (the guard
-    Zheng et al., arXiv 2409.02908, pair with generative perplexity)."""
-    rows = np.asarray(samples)
+    Zheng et al., arXiv 2409.02908, pair with generative perplexity). A tensor may be on any device."""
+    rows = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples)
     if rows.ndim != 2 or rows.shape[1] == 0:
         raise ValueError(f"samples must be a non-empty (N, G) array, got shape {rows.shape}")
     entropies = []
@@ -96,17 +96,26 @@ def sample_entropy(samples: torch.Tensor | np.ndarray) -> float:
     return float(np.mean(entropies))
 
 
+def synchronize() -> None:
+    """Wait for queued CUDA work (a no-op without CUDA): GPU kernels run asynchronously, so a timer
+    must synchronise before reading the clock."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def median_seconds(fn: Callable[[], Any], *, repeats: int = 3, warmup: int = 1) -> tuple[float, Any]:
     """Wall-clock time of ``fn()``: the median over ``repeats`` timed calls after ``warmup`` untimed
-    ones. Returns (seconds, the result of the first timed call)."""
+    ones, CUDA synchronised before and after each. Returns (seconds, the result of the first timed call)."""
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
     for _ in range(warmup):
         fn()
     times, first = [], None
     for i in range(repeats):
+        synchronize()
         start = time.perf_counter()
         result = fn()
+        synchronize()
         times.append(time.perf_counter() - start)
         if i == 0:
             first = result

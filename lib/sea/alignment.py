@@ -457,13 +457,14 @@ def taste_sft_batches(task: TasteTask, batch_size: int, seed: int = 0):
 def lm_respond(model: torch.nn.Module, prompts: torch.Tensor, n: int, response_len: int, *,
                sample: bool = True, temperature: float = 1.0) -> torch.Tensor:
     """``n`` responses per prompt with ``generate`` (sampled at ``temperature``, or greedy), exactly
-    ``response_len`` tokens each (no end token): prompts (B, T) -> (B, n, response_len) token ids."""
-    ids = prompts.repeat_interleave(n, 0)
+    ``response_len`` tokens each (no end token): prompts (B, T) -> (B, n, response_len) token ids, on the
+    prompts' device (generation runs on the model's)."""
+    ids = prompts.repeat_interleave(n, 0).to(next(model.parameters()).device)
     kw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if sample else dict(do_sample=False)
     with torch.no_grad():
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=response_len,
                              min_new_tokens=response_len, pad_token_id=0, eos_token_id=None, **kw)
-    return out[:, prompts.shape[1]:].reshape(len(prompts), n, response_len)
+    return out[:, prompts.shape[1]:].reshape(len(prompts), n, response_len).to(prompts.device)
 
 
 def win_fraction(margin: torch.Tensor) -> float:

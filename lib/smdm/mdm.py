@@ -35,14 +35,26 @@ def mask_tokens(x: torch.Tensor, p_mask: torch.Tensor, mask_id: int, *,
 
 
 def mdm_loss(model: torch.nn.Module, batch: Batch, mask_id: int, *, eps: float = 1e-3,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+             generator: torch.Generator | None = None, noise=None) -> torch.Tensor:
     """One-sample Monte-Carlo estimate of the ELBO of eq. (4) in nats per token: draw t ~ U(0, 1) per
     sequence, mask with p = (1 - eps)·t + eps, cross-entropy on the masked tokens weighted by 1/p,
-    normalised by B·L (so it compares with an ARM's per-token loss). ``batch["input_ids"]`` is (B, L)."""
+    normalised by B·L (so it compares with an ARM's per-token loss). ``batch["input_ids"]`` is (B, L).
+
+    The noise (t and the masks) comes from ``generator`` (default: the global CPU RNG), or, with
+    ``noise`` (a ``lib.core.train.SampleNoise`` over the B samples, which ``train`` supplies), from each
+    sample's own stream: then it is a function of (seed, step, global sample index), the same on any
+    number of processes or micro-batches, and different on every rank."""
     x = batch["input_ids"]
     b, length = x.shape
-    p = (1 - eps) * torch.rand(b, generator=generator) + eps
-    xt, masked = mask_tokens(x, p, mask_id, generator=generator)
+    if noise is not None:
+        if len(noise) != b:
+            raise ValueError(f"noise covers {len(noise)} samples, the batch has {b}")
+        p = (1 - eps) * noise.rand() + eps
+        masked = (noise.rand(length) < p[:, None]).to(x.device)
+        xt = torch.where(masked, torch.full_like(x, mask_id), x)
+    else:
+        p = (1 - eps) * torch.rand(b, generator=generator) + eps
+        xt, masked = mask_tokens(x, p, mask_id, generator=generator)
     logits = model(input_ids=xt).logits
     ce = F.cross_entropy(logits[masked], x[masked], reduction="none")
     return (ce / p.to(x.device)[:, None].expand(b, length)[masked]).sum() / (b * length)
@@ -96,7 +108,10 @@ def conditional_logprob(model: torch.nn.Module, prompt: torch.Tensor, option: to
     right: ``[prompt, MASK × K, suffix]``, then token j is scored with positions < j revealed. With
     ``cfg`` = w > 0 each factor uses the guided distribution of eq. (7) (unconditional input: the
     prompt masked), renormalised over the vocabulary without the mask token. Shapes: prompt (B, P),
-    option (B, K), suffix (B, S)."""
+    option (B, K), suffix (B, S), moved to the model's device; the result is on the model's device."""
+    device = _device(model)
+    prompt, option = prompt.to(device), option.to(device)
+    suffix = suffix.to(device) if suffix is not None else None
     b, plen = prompt.shape
     k = option.shape[1]
     parts = [prompt, torch.full((b, k), mask_id, dtype=prompt.dtype, device=prompt.device)]
@@ -111,6 +126,19 @@ def conditional_logprob(model: torch.nn.Module, prompt: torch.Tensor, option: to
     return total
 
 
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _on(device: torch.device, generator: torch.Generator | None) -> torch.Generator | None:
+    """A generator that draws on ``device``: ``generator`` itself when it lives there (so CPU runs draw
+    exactly as before), else a generator on ``device`` seeded once from it (deterministic, no copies)."""
+    if generator is None or generator.device.type == device.type:
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 @torch.no_grad()
 def generate(model: torch.nn.Module, prompt: torch.Tensor, gen_len: int, mask_id: int, *, steps: int,
              remasking: str = "low_confidence", temperature: float = 0.0, cfg: float = 0.0,
@@ -118,9 +146,17 @@ def generate(model: torch.nn.Module, prompt: torch.Tensor, gen_len: int, mask_id
     """Reverse process from ``[prompt, MASK × gen_len]`` in ``steps`` steps; returns the generated
     tokens (B, gen_len). Each step predicts x0 at every masked position (Gumbel-max in float64 at
     ``temperature``; argmax at 0; never the mask) and reveals the scheduled number of them: the most confident
-    (``"low_confidence"`` remasking) or random ones (``"random"``). Revealed tokens stay."""
+    (``"low_confidence"`` remasking) or random ones (``"random"``). Revealed tokens stay.
+
+    Runs on the model's device: the prompt is moved there, the result (like ``transformers``'
+    ``generate``) stays there, and the sampling noise is drawn there (from ``generator`` when it lives on
+    that device, else from a device generator seeded once from it; without one, from the device's
+    global RNG). On the CPU the draws are those of earlier versions."""
     if remasking not in ("low_confidence", "random"):
         raise ValueError(f"remasking must be 'low_confidence' or 'random', got {remasking!r}")
+    device = _device(model)
+    prompt = prompt.to(device)
+    generator = _on(device, generator)
     b, plen = prompt.shape
     x = torch.cat([prompt, torch.full((b, gen_len), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
     for k in transfer_schedule(gen_len, steps):
@@ -128,14 +164,14 @@ def generate(model: torch.nn.Module, prompt: torch.Tensor, gen_len: int, mask_id
         logits = guided_logits(model, x, plen, mask_id, cfg).double()
         logits[..., mask_id] = -torch.inf   # never predict the mask itself
         if temperature > 0:
-            u = torch.rand(logits.shape, dtype=torch.float64, generator=generator).clamp_min(1e-300)
-            x0 = (logits / temperature - torch.log(-torch.log(u)).to(logits.device)).argmax(-1)
+            u = torch.rand(logits.shape, dtype=torch.float64, generator=generator, device=device).clamp_min(1e-300)
+            x0 = (logits / temperature - torch.log(-torch.log(u))).argmax(-1)
         else:
             x0 = logits.argmax(-1)
         if remasking == "low_confidence":
             conf = logits.softmax(-1).gather(-1, x0[..., None])[..., 0]
         else:
-            conf = torch.rand(x0.shape, dtype=torch.float64, generator=generator).to(x0.device)
+            conf = torch.rand(x0.shape, dtype=torch.float64, generator=generator, device=device)
         conf = conf.masked_fill(~masked, -1.0)
         reveal = conf.topk(k, dim=-1).indices
         x.scatter_(1, reveal, x0.gather(1, reveal))
@@ -163,12 +199,20 @@ def elbo_loss(model: torch.nn.Module, tokens: np.ndarray, mask_id: int, *, seq_l
     return total / (n * n_mc)
 
 
-def loss_fn(kind: str, mask_id: int) -> Callable[[torch.nn.Module, Batch], torch.Tensor]:
-    """The training loss of an ARM (next-token cross-entropy) or an MDM (the ELBO, eq. 4)."""
+def loss_fn(kind: str, mask_id: int, *, sample_noise: bool = False) -> Callable[..., torch.Tensor]:
+    """The training loss of an ARM (next-token cross-entropy) or an MDM (the ELBO, eq. 4). The MDM's
+    noise comes from the global RNG (the default, as the book's CPU runs were made), or with
+    ``sample_noise`` from the ``SampleNoise`` that ``lib.core.train.train`` supplies: a function of (seed,
+    step, global sample index), so ranks under DDP draw different noise and any number of processes
+    or micro-batches gives the same run."""
     from lib.core import train
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return train.lm_loss if kind == "arm" else lambda m, b: mdm_loss(m, b, mask_id)
+    if kind == "arm":
+        return train.lm_loss
+    if sample_noise:
+        return lambda m, b, noise: mdm_loss(m, b, mask_id, noise=noise)
+    return lambda m, b: mdm_loss(m, b, mask_id)
 
 
 class Corpus(Protocol):
