@@ -88,15 +88,18 @@ class Tally:
             self.failed += 1
 
     def status(self) -> str:
-        """reproduced / partly / not at CPU scale, from the paper claims."""
+        """From the paper claims: reproduced (all asserted, nothing only reported), partly (some held, some
+        numbers only reported), not at CPU scale (none held)."""
         if self.held and not (self.failed or self.reported):
             return "reproduced"
         return "partly" if self.held else "not at CPU scale"
 
     def line(self) -> str:
-        return (f"Paper claims: **{self.held} reproduced** (asserted, held), {self.reported} not reproduced at "
-                f"our scale (reported with the numbers)" + (f", **{self.failed} failed**" if self.failed else "")
-                + f"; sanity checks: {self.checks_held} of {self.checks_total} held.")
+        return (f"Paper claims asserted and held at our scale: **{self.held}**"
+                + (f", **failed: {self.failed}**" if self.failed else "")
+                + f"; numbers reported without an assert: {self.reported} (beside the paper's; the notebooks say "
+                f"which of them do not hold at our scale); sanity checks: {self.checks_held} of "
+                f"{self.checks_total} held.")
 
 
 def _cell(text: str) -> str:
@@ -156,11 +159,13 @@ def render(book: Path = paths.BOOK) -> tuple[str, dict[str, Tally]]:
             "Each row is a number a notebook measured at its own (CPU) scale when this book was built, beside "
             "the paper's. *Kind*: a **claim** is something the paper asserts; a **check** is a sanity check of "
             "our own run (it does not count as a reproduced claim). *held*: the asserted number held; "
-            "**failed**: it did not (the build would have failed); *reported*: shown but not asserted, because "
-            "it does not hold at our scale (the notebook says why). Under each notebook: how it was run.", "",
-            f"**Book: {total.held} paper claims reproduced, {total.reported} not reproduced at our scale"
+            "**failed**: it did not (the build would have failed); *reported*: shown but not asserted: a "
+            "measurement beside the paper's, or a claim that does not hold at our scale (the notebook says "
+            "which). Under each notebook: how it was run.", "",
+            f"**Book: {total.held} paper claims asserted and held"
             + (f", {total.failed} failed" if total.failed else "")
-            + f"; {total.checks_held} of {total.checks_total} sanity checks held.**", ""]
+            + f"; {total.reported} numbers reported without an assert; {total.checks_held} of "
+            f"{total.checks_total} sanity checks held.**", ""]
     return "\n".join(head + body) + "\n", tallies
 
 

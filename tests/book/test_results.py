@@ -26,7 +26,8 @@ CHECK = dict(HELD, name="c", statement="beats unigram", kind="check")
 def test_results_page_lists_claims_and_checks_apart(tmp_path):
     _executed(tmp_path / "03_x" / "01_y.ipynb", [HELD, SHOWN, CHECK])
     page, tallies = results.render(tmp_path)
-    assert "**Book: 1 paper claims reproduced, 1 not reproduced at our scale; 1 of 1 sanity checks held.**" in page
+    assert ("**Book: 1 paper claims asserted and held; 1 numbers reported without an assert; 1 of 1 sanity "
+            "checks held.**") in page
     assert "{doc}`A claim, measured <03_x/01_y>`" in page
     assert "| *held* | claim | loss \\| small | 0.5 nats | < 1 | 0.4 (1B) |" in page
     assert "| *reported* | claim | reported one | 0.5 nats | no |" in page
