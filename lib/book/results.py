@@ -90,6 +90,8 @@ class Tally:
     def status(self) -> str:
         """From the paper claims: reproduced (all asserted, nothing only reported), partly (some held, some
         numbers only reported), not at CPU scale (none held)."""
+        if not (self.held or self.failed or self.reported):
+            return "no paper claims"
         if self.held and not (self.failed or self.reported):
             return "reproduced"
         return "partly" if self.held else "not at CPU scale"
@@ -189,7 +191,8 @@ def grid(tallies: dict[str, Tally], chapters_file: Path = CHAPTERS, out: Path = 
                 (out / "thumbs" / f"{name}.png").write_bytes(png)
                 thumb = f"![{name}](thumbs/{name}.png)"
                 break
-        status = tally.status() + f" ({tally.held} of {tally.held + tally.reported + tally.failed} claims)"
+        n = tally.held + tally.reported + tally.failed
+        status = tally.status() + (f" ({tally.held} of {n} claims)" if n else "")
         if tally.not_default:
             status += "; not run at the defaults"
         rows.append(f"| {thumb} | **{name}**: {paper} | {_cell(info['headline'])} | {status} | "
