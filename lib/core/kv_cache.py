@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lib.core.attention import attention_modules
+
 KERNEL = "kv_rows"
 POLICIES = ("full", "streaming", "simlayerkv", "random", "fixed", "oracle")
 VARIANTS = ("prefilling", "decoding")
@@ -84,13 +86,6 @@ def register() -> None:
 register()
 
 
-def _attention_modules(model: nn.Module) -> list[nn.Module]:
-    mods = [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "scaling")]
-    if not mods:
-        raise ValueError("no attention modules (with layer_idx and scaling) found in the model")
-    return sorted(mods, key=lambda m: m.layer_idx)
-
-
 @contextlib.contextmanager
 def record_rows(model: nn.Module, w: int) -> Iterator[list[dict]]:
     """Within the block, every forward pass of a ``KERNEL`` model stores, per layer, ``rows``: the
@@ -100,7 +95,7 @@ def record_rows(model: nn.Module, w: int) -> Iterator[list[dict]]:
                          f"the model uses {model.config._attn_implementation!r}")
     if w < 1:
         raise ValueError(f"w must be >= 1, got {w}")
-    mods = _attention_modules(model)
+    mods = attention_modules(model)
     records = [{"w": w, "rows": None} for _ in mods]
     for m, r in zip(mods, records):
         m.kv_rows_record = r

@@ -40,18 +40,28 @@ def _draw_level(sched: D.DDPMSchedule, generator: torch.Generator, timesteps: Se
     return int(timesteps[int(torch.randint(0, len(timesteps), (1,), generator=generator))])
 
 
+def _noised_at_random_level(sampler: D.EpsFn, sched: D.DDPMSchedule, concept: int, n: int, sample_w: float,
+                            null: int, shape: Sequence[int], generator: torch.Generator | None,
+                            timesteps: Sequence[int] | None, device: str | torch.device
+                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x_t (n, *shape) from ``sampler``'s guided sampler (prompt ``concept``) stopped at a random level t,
+    with t and the concept as (n,) long tensors: the inputs of the ESD and SDD losses."""
+    generator = generator or torch.Generator().manual_seed(0)
+    t = _draw_level(sched, generator, timesteps)
+    x = D.sample(sampler, sched, concept, n, shape=shape, w=sample_w, null=null, to_level=t,
+                 timesteps=timesteps, generator=generator, device=device)
+    tt = torch.full((n,), t, dtype=torch.long, device=device)
+    return x, tt, torch.full((n,), concept, dtype=torch.long, device=device)
+
+
 def esd_loss(student: D.EpsFn, teacher: D.EpsFn, sched: D.DDPMSchedule, concept: int, *, n: int = 64,
              eta: float = 1.0, sample_w: float = 1.0, null: int = 10, shape: Sequence[int] = (64,),
              generator: torch.Generator | None = None, timesteps: Sequence[int] | None = None,
              device: str | torch.device = "cpu") -> torch.Tensor:
     """ESD: x_t from the *student's* own guided sampler (prompt ``concept``) stopped at a random level
     t, and ‖ε_θ(x_t, t, c) − [ε*(x_t, t, ∅) − η(ε*(x_t, t, c) − ε*(x_t, t, ∅))]‖²."""
-    generator = generator or torch.Generator().manual_seed(0)
-    t = _draw_level(sched, generator, timesteps)
-    x = D.sample(student, sched, concept, n, shape=shape, w=sample_w, null=null, to_level=t,
-                 timesteps=timesteps, generator=generator, device=device)
-    tt = torch.full((n,), t, dtype=torch.long, device=device)
-    c = torch.full((n,), concept, dtype=torch.long, device=device)
+    x, tt, c = _noised_at_random_level(student, sched, concept, n, sample_w, null, shape, generator,
+                                       timesteps, device)
     with torch.no_grad():
         target = esd_target(teacher(x, tt, torch.full_like(c, null)), teacher(x, tt, c), eta)
     return F.mse_loss(student(x, tt, c), target)
@@ -63,12 +73,8 @@ def sdd_loss(student: D.EpsFn, teacher: D.EpsFn, sched: D.DDPMSchedule, concept:
              device: str | torch.device = "cpu") -> torch.Tensor:
     """SDD (self-distillation): x_t from the *teacher's* guided sampler, and
     ‖ε_θ(x_t, t, c) − sg[ε_θ(x_t, t, ∅)]‖², towards the student's own unconditional prediction."""
-    generator = generator or torch.Generator().manual_seed(0)
-    t = _draw_level(sched, generator, timesteps)
-    x = D.sample(teacher, sched, concept, n, shape=shape, w=sample_w, null=null, to_level=t,
-                 timesteps=timesteps, generator=generator, device=device)
-    tt = torch.full((n,), t, dtype=torch.long, device=device)
-    c = torch.full((n,), concept, dtype=torch.long, device=device)
+    x, tt, c = _noised_at_random_level(teacher, sched, concept, n, sample_w, null, shape, generator,
+                                       timesteps, device)
     with torch.no_grad():
         target = student(x, tt, torch.full_like(c, null))
     return F.mse_loss(student(x, tt, c), target)
