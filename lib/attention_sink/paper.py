@@ -18,6 +18,7 @@ PAPER = {
     "llama2_7b_sink1": PaperValue(92.47, "Table 1, LLaMA2-7B", unit="%"),
     "llama3_8b_sink1": PaperValue(99.02, "Table 1, LLaMA3-8B", unit="%"),
     # the default 60M run (Sec. 4 and every ablation table's default row)
+    "first_only": PaperValue("the sink is the first token; other positions ≈ 0", "Sec. 3 and Fig. 3 (Sink_k vs k)"),
     "model_size": PaperValue("60M", "Sec. 4: the default Llama's parameters"),
     "train_tokens": PaperValue("5B", "Sec. 4: Pile tokens of the default run"),
     "train_steps": PaperValue(20_000, "Sec. 4: optimiser steps of the default run", unit="steps"),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from lib.cheating import templates
+from lib.cheating import attack, templates
 
 
 class HFJudge:
@@ -80,3 +80,22 @@ class HFJudge:
             n = len(default)
             return float(-(torch.cat([lp[:n, 1], lp[n:, 0]])).mean())
         return loss
+
+    def search(self, instructions: Sequence[str], references: Sequence[str], *, n_tokens: int = 128,
+               steps: int = 384, structured: bool = True, seed: int = 0) -> attack.SearchResult:
+        """The paper's random search against this judge, over its token ids: a prefix of ``n_tokens`` ids
+        initialised to " }" (the official notebook's start), one id replaced per step by a uniform draw
+        below the tokenizer's vocabulary size, followed by the released structured response when
+        ``structured``. ``response(result.tokens, structured)`` is the null model's text."""
+        if n_tokens < 1:
+            raise ValueError(f"n_tokens must be >= 1, got {n_tokens}")
+        start = self.tokenizer.encode(" }", add_special_tokens=False)
+        suffix = templates.STRUCTURED_ALPACA_EVAL if structured else ""
+        vocab = self.tokenizer.vocab_size
+        return attack.random_search(self.attack_loss(instructions, references, suffix), (start * n_tokens)[:n_tokens],
+                                    lambda rng: rng.randrange(vocab), steps, seed=seed,
+                                    decode=self.tokenizer.decode)
+
+    def response(self, token_ids: Sequence[int], structured: bool = True) -> str:
+        """The null model's constant response: the decoded prefix, then the structured response if asked."""
+        return self.tokenizer.decode(list(token_ids)) + (templates.STRUCTURED_ALPACA_EVAL if structured else "")

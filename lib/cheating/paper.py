@@ -33,6 +33,8 @@ PAPER = {
     "llama8b_structured_lc": PaperValue(2.9, "Table 4, Llama-3-8B-Instruct annotator, Structured only, LC", unit="%"),
     # Table 5: paraphrased templates (Llama-3-8B-Instruct): the attack still wins
     "paraphrase_lc_min": PaperValue(90.0, "Table 5, lowest LC over four rewritten templates (Rewrite 4)", unit="%"),
+    # Table 3: GPT-4 as an annotator agrees with humans (AlpacaEval's 2.5K human annotations)
+    "gpt4_human_agreement": PaperValue(69.2, "Table 3, GPT-4 annotator, agreement with humans", unit="%"),
     # random-search settings (Sec. 4 / App. B)
     "rs_steps_ae": PaperValue(384, "Sec. 4, random-search steps T for AlpacaEval 2.0"),
     "rs_instructions_ae": PaperValue(10, "Sec. 4, training instructions N for AlpacaEval 2.0 (UltraFeedback)"),

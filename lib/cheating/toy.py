@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from lib.cheating import winrates
+from lib.cheating import attack, winrates
 from lib.core import models
 from lib.core import train as core_train
 
@@ -24,6 +24,7 @@ SYMBOLS = list("abcdefgh") + [str(i) for i in range(10)]
 TASKS = ("reverse", "copy")
 Q = '"""'
 PAD = "<pad>"
+TEMPLATES = ("official", "paraphrase")
 
 Instruction = tuple[str, tuple[str, ...]]
 
@@ -67,10 +68,8 @@ def reference_answer(inst: Instruction, rng: random.Random, p_correct: float = 0
 
 # The judge's template: AlpacaEval's structure (instruction block, two outputs under identifiers m and M in
 # triple quotes inside braces, then the question) at word level.
-def prompt(inst: Instruction, output_1: list[str], output_2: list[str], template: str = "official") -> list[str]:
-    """The judge's input words for one comparison: output_1 under ``m``, output_2 under ``M``. ``template``
-    "official" is the one the judge is trained on; "paraphrase" words every fixed part differently (the
-    defence of the paper's Table 5)."""
+def template_parts(inst: Instruction, template: str = "official") -> tuple[list[str], list[str], list[str]]:
+    """The judge's fixed words around the two outputs: (head with the instruction, middle, tail)."""
     task, syms = inst
     if template == "official":
         head = f"## Instruction : {task} {' '.join(syms)} ## Outputs {{ id m : {Q}".split()
@@ -79,7 +78,15 @@ def prompt(inst: Instruction, output_1: list[str], output_2: list[str], template
         head = f"## Task {task} {' '.join(syms)} ## Candidates [ id m = {Q}".split()
         mid, tail = f"{Q} ] [ id M = {Q}".split(), f"{Q} ] ## Winner".split()
     else:
-        raise ValueError(f"template must be 'official' or 'paraphrase', got {template!r}")
+        raise ValueError(f"template must be one of {TEMPLATES}, got {template!r}")
+    return head, mid, tail
+
+
+def prompt(inst: Instruction, output_1: list[str], output_2: list[str], template: str = "official") -> list[str]:
+    """The judge's input words for one comparison: output_1 under ``m``, output_2 under ``M``. ``template``
+    "official" is the one the judge is trained on; "paraphrase" words every fixed part differently (the
+    defence of the paper's Table 5)."""
+    head, mid, tail = template_parts(inst, template)
     return head + list(output_1) + mid + list(output_2) + tail
 
 
@@ -144,8 +151,9 @@ class Judge:
             out.append(self._log_prefs(self.model, ids, last))
         return torch.cat(out)
 
-    def batches(self, seed: int, batch_size: int):
-        """Training pairs (good, bad) in random order, a pure function of (seed, step)."""
+    def batches(self, seed: int, batch_size: int, templates: tuple[str, ...] = ("official",)):
+        """Training pairs (good, bad) in random order, each under one of ``templates`` drawn at random; a
+        pure function of (seed, step)."""
         def batch(step: int) -> dict[str, torch.Tensor]:
             rng = random.Random(seed * 1_000_003 + step)
             prompts, labels = [], []
@@ -153,20 +161,27 @@ class Judge:
                 inst = instruction(rng)
                 good, bad = solve(*inst), bad_answer(inst, rng)
                 first = rng.random() < 0.5
-                prompts.append(prompt(inst, good, bad) if first else prompt(inst, bad, good))
+                tpl = templates[0] if len(templates) == 1 else rng.choice(templates)
+                prompts.append(prompt(inst, good, bad, tpl) if first else prompt(inst, bad, good, tpl))
                 labels.append(0 if first else 1)   # 0: "m" (output_1) is better
             ids, last = self.encode(prompts)
             return {"input_ids": ids, "last": last, "labels": torch.tensor(labels)}
         return batch
 
     def train(self, steps: int = 3000, lr: float = 1e-3, batch_size: int = 32, seed: int = 0, eval_every: int = 0,
-              evaluate=None):
-        """AdamW with warm-up and cosine decay, gradient clipping 1.0 (lib.core.train)."""
+              evaluate=None, min_lr_ratio: float = 0.1, templates: tuple[str, ...] = ("official",)) -> pd.DataFrame:
+        """AdamW with warm-up and cosine decay to ``min_lr_ratio``·lr, gradient clipping 1.0 (lib.core.train),
+        on (good, bad) pairs under ``templates``. Returns the loss history."""
+        for t in templates:
+            if t not in TEMPLATES:
+                raise ValueError(f"templates must be drawn from {TEMPLATES}, got {t!r}")
+
         def loss_fn(model, b):
             return F.nll_loss(self._log_prefs(model, b["input_ids"], b["last"]), b["labels"])
-        cfg = core_train.TrainConfig(steps=steps, lr=lr, weight_decay=0.0, clip=1.0, eval_every=eval_every)
-        history = core_train.train(self.model, self.batches(seed, batch_size), cfg, loss_fn=loss_fn, progress=False,
-                                   evaluate=evaluate)
+        cfg = core_train.TrainConfig(steps=steps, lr=lr, weight_decay=0.0, clip=1.0, eval_every=eval_every,
+                                     min_lr_ratio=min_lr_ratio)
+        history = core_train.train(self.model, self.batches(seed, batch_size, tuple(templates)), cfg, loss_fn=loss_fn,
+                                   progress=False, evaluate=evaluate)
         self.model.eval()
         return history
 
@@ -190,17 +205,38 @@ def make_split(n: int, seed: int, p_correct: float = 0.9, exclude: set | None = 
     return Split(insts, [reference_answer(i, rng, p_correct) for i in insts])
 
 
-def clean_accuracy(judge: Judge, split: Split, seed: int = 0) -> float:
+def clean_accuracy(judge: Judge, split: Split, seed: int = 0, template: str = "official") -> float:
     """The judge's accuracy on (good, bad) pairs of the split's instructions, each shown in both orders."""
     rng = random.Random(seed)
     p1, p2 = [], []
     for inst in split.instructions:
         good, bad = solve(*inst), bad_answer(inst, rng)
-        p1.append(prompt(inst, good, bad))
-        p2.append(prompt(inst, bad, good))
+        p1.append(prompt(inst, good, bad, template))
+        p2.append(prompt(inst, bad, good, template))
     a = judge.log_prefs(p1)[:, 0] > np.log(0.5)
     b = judge.log_prefs(p2)[:, 1] > np.log(0.5)
     return float(torch.cat([a, b]).float().mean())
+
+
+def train_judge(seed: int, steps: int = 3000, *, validation: Split, target: float = 0.9, extra_steps: int = 1500,
+                max_rounds: int = 3, templates: tuple[str, ...] = ("official",), judge: Judge | None = None,
+                **judge_kwargs) -> tuple[Judge, list[float]]:
+    """A judge trained until it is competent: ``steps`` steps (from scratch, or more steps of ``judge``
+    when given), then, while its clean accuracy on the ``validation`` split (under every template in
+    ``templates``) is below ``target``, up to ``max_rounds - 1`` more rounds of ``extra_steps`` steps, each
+    with a fresh warm-up and cosine schedule and fresh pairs. The judge's loss has long plateaus (one seed
+    of three ended 3000 steps at 0.65 clean accuracy), and a restarted schedule got it off them (0.93 after
+    1500 more steps). Returns the judge and its validation accuracy after each round."""
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+    judge = judge or Judge(seed=seed, **judge_kwargs)
+    accuracies = []
+    for r in range(max_rounds):
+        judge.train(steps=steps if r == 0 else extra_steps, seed=seed + 100_000 * r, templates=templates)
+        accuracies.append(min(clean_accuracy(judge, validation, seed, t) for t in templates))
+        if accuracies[-1] >= target:
+            break
+    return judge, accuracies
 
 
 def null_prompts(split: Split, response: list[str], template: str = "official") -> tuple[list, list]:
@@ -234,6 +270,25 @@ def attack_loss(judge: Judge, split: Split, template: str = "official"):
         n = len(default)
         return float(-(torch.cat([lp[:n, 1], lp[n:, 0]])).mean())
     return loss
+
+
+def null_response(prefix: list[str], structured: bool = True) -> list[str]:
+    """The null model's constant response: the adversarial prefix, then the structured response if asked."""
+    return list(prefix) + (STRUCTURED if structured else [])
+
+
+def search(judge: Judge, split: Split, *, n_tokens: int = 16, steps: int = 500, structured: bool = True,
+           seed: int = 0, template: str = "official", loss_fn=None) -> attack.SearchResult:
+    """The paper's random search against the toy judge: a prefix of ``n_tokens`` words, initialised to "}"
+    (the official notebook starts from " }" × 128), one word replaced per step by a uniform draw from the
+    judge's vocabulary, on ``attack_loss`` over the split's instructions in both orders (or ``loss_fn``,
+    a function of the whole response). ``result.tokens`` is the prefix; ``null_response`` completes it."""
+    if n_tokens < 1:
+        raise ValueError(f"n_tokens must be >= 1, got {n_tokens}")
+    objective = loss_fn or attack_loss(judge, split, template)
+    words = judge.vocab[1:]
+    return attack.random_search(lambda prefix: objective(null_response(prefix, structured)), ["}"] * n_tokens,
+                                lambda rng: rng.choice(words), steps, seed=seed)
 
 
 def annotations(judge: Judge, split: Split, response: list[str], template: str = "official") -> pd.DataFrame:

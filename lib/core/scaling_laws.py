@@ -139,50 +139,65 @@ def parabola_minimum(x: np.ndarray | Sequence[float], loss: np.ndarray | Sequenc
 
 @dataclass(frozen=True)
 class ParametricFit:
-    """The best of several L-BFGS-B starts: parameters, the Huber objective, R², whether that start
-    converged, the number of starts, and every accepted (parameters, objective) for a look at how
-    flat the optimum is."""
+    """The selected one of several L-BFGS-B starts: parameters, its Huber objective, its mean squared
+    residual, R², whether that start converged, the number of starts, and every accepted (parameters,
+    objective) for a look at how flat the optimum is."""
     params: np.ndarray
     objective: float
     r2: float
     converged: bool
     n_starts: int
     candidates: tuple[tuple[np.ndarray, float], ...] = ()
+    mse: float = float("nan")
 
     def near_optimal(self, rel_tol: float = 1e-3) -> list[np.ndarray]:
-        """Parameters of the accepted starts whose objective is within ``rel_tol`` of the best."""
-        return [p for p, f in self.candidates if f <= self.objective * (1 + rel_tol)]
+        """Parameters of the accepted starts whose objective is within ``rel_tol`` of the lowest."""
+        lowest = min((f for _, f in self.candidates), default=self.objective)
+        return [p for p, f in self.candidates if f <= lowest * (1 + rel_tol)]
 
 
 def fit_parametric(predict: Callable[[np.ndarray], np.ndarray], y: np.ndarray | Sequence[float],
                    starts: Sequence[Sequence[float]], *, delta: float = 1e-3,
-                   accept: Callable[[np.ndarray], bool] | None = None) -> ParametricFit:
-    """Minimise Σ Huber_δ(predict(θ) − y) with L-BFGS-B from every start in ``starts``; keep the best
-    result that ``accept(θ)`` allows (e.g. exponents in (0.1, 1)). Raises if no start is acceptable."""
+                   accept: Callable[[np.ndarray], bool] | None = None,
+                   select: str = "objective") -> ParametricFit:
+    """Minimise Σ Huber_δ(predict(θ) − y) with L-BFGS-B from every start in ``starts``; of the results
+    that ``accept(θ)`` allows (e.g. exponents in (0.1, 1)), keep the one with the lowest Huber objective
+    (``select="objective"``) or the lowest mean squared residual (``select="mse"``: the
+    scaling-with-vocab code's rule, its "relative MSE" MSE / mean(y)² ranks starts the same way).
+    With δ far below the residuals Huber is nearly L1, its optimum is flat, and the two rules can pick
+    different starts. Raises if no start is acceptable."""
     y = np.asarray(y, dtype=float)
     if len(starts) == 0:
         raise ValueError("need at least one start")
+    if select not in ("objective", "mse"):
+        raise ValueError(f"select must be 'objective' or 'mse', got {select!r}")
 
     def objective(p: np.ndarray) -> float:
         r = predict(p) - y
         v = float(np.sum(huber(delta, r)))
         return v if np.isfinite(v) else 1e30
 
-    best, candidates = None, []
+    def mse(p: np.ndarray) -> float:
+        v = float(np.mean((predict(p) - y) ** 2))
+        return v if np.isfinite(v) else np.inf
+
+    best, best_score, best_mse, candidates = None, np.inf, np.inf, []
     with np.errstate(all="ignore"):
         for s in starts:
             res = minimize(objective, np.asarray(s, dtype=float), method="L-BFGS-B")
             if accept is not None and not accept(res.x):
                 continue
             candidates.append((np.asarray(res.x), float(res.fun)))
-            if best is None or res.fun < best.fun:
-                best = res
+            m = mse(res.x)
+            score = res.fun if select == "objective" else m
+            if best is None or score < best_score:
+                best, best_score, best_mse = res, score, m
     if best is None:
         raise RuntimeError("no start gave an acceptable fit")
     with np.errstate(all="ignore"):
         r2 = r_squared(y, predict(best.x))
     return ParametricFit(np.asarray(best.x), float(best.fun), r2, bool(best.success), len(starts),
-                         tuple(candidates))
+                         tuple(candidates), best_mse)
 
 
 def refined_min(x: np.ndarray | Sequence[float], loss: np.ndarray | Sequence[float]) -> tuple[float, float]:

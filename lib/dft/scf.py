@@ -49,13 +49,14 @@ def _dense_builder(basis: Basis, xc: str):
     kin, proj, dproj = (jnp.asarray(a) for a in (basis.kin, basis.proj, basis.dproj))
 
     @jax.jit
-    def diagonalise(n):
+    def dense(n, flat, both, pad, kin, proj, dproj):
+        # the (K, P, P) tables are arguments, not closure constants: XLA would fold them into the program
         vg = jnp.fft.fftn(veff(basis, n, xc)).ravel() / basis.n_grid
         h = jnp.where(both, vg[flat], 0)
         h = h + jnp.einsum("kjp,j,kjq->kpq", proj, dproj, jnp.conj(proj))
         h = h + jax.vmap(jnp.diag)(kin + pad)
         return jnp.linalg.eigh(h)
-    return diagonalise
+    return lambda n: dense(n, flat, both, pad, kin, proj, dproj)
 
 
 @float64

@@ -16,6 +16,9 @@ PAPER = {
     "model": PaperValue("locuslab/tofu_ft_llama2-7b", "config/tofu.yaml", "code"),
     "embedder": PaperValue("paraphrase-MiniLM-L6-v2", "metrics/metrics.py, cosine similarity", "code"),
     "nli": PaperValue("sileod/deberta-v3-base-tasksource-nli", "metrics/metrics.py, entailment", "code"),
+    # continual unlearning (forget.py, scripts/continual_tofu/*.sh)
+    "continual_tasks": PaperValue(10, "scripts/continual_tofu: forget01 split into tasks 1-10, applied in order", "code"),
+    "continual_me_coeff": PaperValue(1.0, "scripts/continual_tofu/me_gd.sh, forget_coeff", "code"),
     # qualitative claims (abstract, Sec. 4-5); the table values are not available to us
     "untargeted_collapse": PaperValue(
         "GA/NPO-type untargeted unlearning produces unpredictable, often repetitive output on the forget set",

@@ -56,11 +56,15 @@ def load_tofu(split: str = "forget10", n_retain: int | None = None, seed: int = 
 def tofu_slice(n_authors: int = 20, n_forget: int = 2, seed: int = 0) -> dict[str, list]:
     """A small slice of the real TOFU authors for the CPU model (``world=tofu``): the last ``n_forget``
     authors of forget10 (20 QA each, with paraphrased/perturbed answers) form the forget set, the first
-    ``n_authors - n_forget`` authors of ``retain_perturbed`` (20 QA each) the retain set."""
+    ``n_authors - n_forget`` authors of ``retain_perturbed`` (20 QA each) the retain set. Items carry
+    an ``"author"`` label."""
     if not 0 < n_forget <= 20 or n_forget >= n_authors:
         raise ValueError(f"need 0 < n_forget <= 20 and n_forget < n_authors, got {n_forget}, {n_authors}")
     forget = [_item(r) for r in _jsonl("tofu_forget10_perturbed")][-20 * n_forget:]
     retain = [_item(r) for r in _jsonl("tofu_retain_perturbed")][:20 * (n_authors - n_forget)]
+    for name, items in (("forget", forget), ("retain", retain)):
+        for i, d in enumerate(items):
+            d["author"] = f"{name} author {i // 20}"   # TOFU lists each author's 20 questions together
     world = [_item(r) for r in _jsonl("tofu_world_facts_perturbed")][:20]
     idk = idk_strings()
     return {"forget": forget, "retain": retain, "world": world, "unknown": [], "idk": idk}

@@ -195,8 +195,7 @@ def summarize(model: torch.nn.Module, tok: WordTokenizer, world: dict, n_retain_
     r = evaluate_set(model, tok, retain_eval, world["idk"], False)
     w = evaluate_set(model, tok, world["world"], world["idk"], False)
     mu = float(hmean([max(1e-3, s[m]) for s in (r, w) for m in TOY_UTILITY]))
-    fe = float(1 - np.mean([f[m] for m in TOY_FORGET]))
-    return {"MU": mu, "FE": fe, "forget": f, "retain": r, "world": w}
+    return {"MU": mu, "FE": metrics.paper_forget_efficacy(f, TOY_FORGET), "forget": f, "retain": r, "world": w}
 
 
 # ----------------------------------------------------------------------------- unlearning
@@ -262,20 +261,40 @@ def unlearn(model: torch.nn.Module, tok: WordTokenizer, world: dict, method: str
     return m
 
 
+def forget_requests(items: Sequence[dict], n_stages: int) -> list[list[dict]]:
+    """Split a forget set into ``n_stages`` disjoint requests of whole authors (items grouped by their
+    ``"author"`` key, in order of first appearance; the authors are dealt out in consecutive blocks of
+    equal size). Raises when the authors do not divide evenly into the stages."""
+    authors: dict[str, list[dict]] = {}
+    for d in items:
+        if "author" not in d:
+            raise ValueError("forget items need an 'author' key to be split into requests")
+        authors.setdefault(d["author"], []).append(d)
+    groups = list(authors.values())
+    if n_stages < 1 or len(groups) % n_stages:
+        raise ValueError(f"n_stages must be a positive divisor of the number of forget authors "
+                         f"({len(groups)}), got {n_stages}")
+    k = len(groups) // n_stages
+    return [[d for g in groups[i * k:(i + 1) * k] for d in g] for i in range(n_stages)]
+
+
 def continual(model: torch.nn.Module, tok: WordTokenizer, world: dict, method: str, n_stages: int = 3,
               cfg: UnlearnConfig = UnlearnConfig(), seed: int = 0) -> list[dict]:
-    """Continual unlearning: the forget set split into ``n_stages`` consecutive requests, applied one after
-    the other; the reference model is the model before each request (the release without
-    ``fix_ref_model``). Returns ``summarize`` after each stage, FE on everything forgotten so far."""
-    forget = world["forget"]
-    if not 1 <= n_stages <= len(forget):
-        raise ValueError(f"n_stages must be in [1, {len(forget)}], got {n_stages}")
-    bounds = np.linspace(0, len(forget), n_stages + 1).round().astype(int)
-    out, m = [], model
-    for k in range(n_stages):
-        stage = forget[bounds[k]:bounds[k + 1]]
-        m = unlearn(m, tok, world, method, cfg, seed=seed + k, forget_items=stage)
-        out.append(summarize(m, tok, world, forget_items=forget[:bounds[k + 1]]))
+    """Continual unlearning: the forget set split into ``n_stages`` author-disjoint requests
+    (``forget_requests``), applied one after the other, each starting from the model the previous one
+    left; the retain set stays fixed and the reference model is the model before each request (the
+    release's default ``fix_ref_model=false``). Returns, per stage, ``summarize`` with the forget set =
+    everything forgotten so far (``"FE"``, ``"forget"``), plus ``"FE_requests"``: FE on each request
+    served so far, separately (the last one is the newest)."""
+    requests = forget_requests(world["forget"], n_stages)
+    out, m, done = [], model, []
+    for k, request in enumerate(requests):
+        m = unlearn(m, tok, world, method, cfg, seed=seed + k, forget_items=request)
+        done += request
+        s = summarize(m, tok, world, forget_items=done)
+        fe = [metrics.paper_forget_efficacy(evaluate_set(m, tok, r, world["idk"], True), TOY_FORGET)
+              for r in requests[:k + 1]]
+        out.append({**s, "FE_requests": fe})
     return out
 
 
@@ -284,16 +303,18 @@ WORLDS = ("procedural", "tofu")
 
 
 def prepare(seed: int, world: str = "procedural", steps: int = 600, lr: float = 3e-3,
-            d_model: int = 128, n_layers: int = 2, n_forget: int = 4) -> tuple:
+            d_model: int = 128, n_layers: int = 2, n_forget: int | None = None) -> tuple:
     """Build the world of ``seed`` and finetune a fresh tiny GPT on it (torch seed ``seed``). ``world``:
-    ``"procedural"`` (40 authors, ``n_forget`` forgotten) or ``"tofu"`` (a slice of the real TOFU
-    authors: 8 authors, 1 forgotten, longer answers). Returns (model, tokenizer, world, history)."""
+    ``"procedural"`` (40 authors, ``n_forget`` of them forgotten, default 4) or ``"tofu"`` (a slice of
+    the real TOFU authors: 7 retain authors and ``n_forget`` forget authors, default 1; longer answers).
+    Returns (model, tokenizer, world, history)."""
     if world not in WORLDS:
         raise ValueError(f"world must be one of {WORLDS}, got {world!r}")
     if world == "procedural":
-        w, max_len = tofu.make_authors(seed=seed, n_forget=n_forget), 32
+        w, max_len = tofu.make_authors(seed=seed, n_forget=4 if n_forget is None else n_forget), 32
     else:
-        w = tofu.tofu_slice(n_authors=8, n_forget=1, seed=seed)
+        n_forget = 1 if n_forget is None else n_forget
+        w = tofu.tofu_slice(n_authors=7 + n_forget, n_forget=n_forget, seed=seed)
         w["unknown"] = [{"question": d["question"], "answer": random.Random(i).choice(w["idk"]),
                          "fact": None} for i, d in enumerate(tofu.tofu_slice(n_authors=10, n_forget=1)["retain"][140:180])]
         max_len = 96

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,7 +30,8 @@ from lib.sea import dueling
 from lib.core import preference, tokenizer, train
 
 CDB_AGENTS = ("uniform", "ee_ts", "bai_ts_logit", "bai_ts_prob")
-AGENTS = ("offline", "online", "sea", "sea_mpl", "sea_greedy", "sea_random", "sea_ee", "sea_prob")
+AGENTS = ("offline", "online", "xpo", "apl", "sea", "sea_mpl", "sea_greedy", "sea_random", "sea_ee", "sea_prob",
+          "sea_uncertainty")
 
 
 # --------------------------------------------------------------------------- linear dueling bandit
@@ -159,6 +161,63 @@ def oracle_prefers_first(env: BTEnv, x: torch.Tensor, a: torch.Tensor, b: torch.
     return torch.rand(p.shape, generator=generator) < p if bt_sample else p > 0.5
 
 
+class RowAdam:
+    """Adam on a table of logits (X, K) in which each row is its own parameter: a step updates only the
+    rows given, each with its own step count, so rows of prompts outside the batch stay bit-identical
+    (one Adam over the whole table would keep moving them for ~10 rounds through its momentum). A row's
+    updates equal ``torch.optim.Adam`` run on that row alone (default betas and eps)."""
+
+    def __init__(self, table: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.table, self.lr, self.betas, self.eps = table, lr, betas, eps
+        self.m = torch.zeros_like(table)
+        self.v = torch.zeros_like(table)
+        self.t = torch.zeros(table.shape[0], dtype=torch.long)
+
+    @torch.no_grad()
+    def step(self, rows: torch.Tensor, grad: torch.Tensor) -> None:
+        """Update ``table[rows]`` (rows distinct, (B,)) with their gradient ``grad`` (B, K)."""
+        if len(torch.unique(rows)) != len(rows):
+            raise ValueError("rows must be distinct")
+        b1, b2 = self.betas
+        self.t[rows] += 1
+        t = self.t[rows].to(self.table.dtype)[:, None]
+        self.m[rows] = b1 * self.m[rows] + (1 - b1) * grad
+        self.v[rows] = b2 * self.v[rows] + (1 - b2) * grad * grad
+        m_hat = self.m[rows] / (1 - b1 ** t)
+        v_hat = self.v[rows] / (1 - b2 ** t)
+        self.table[rows] -= self.lr * m_hat / (v_hat.sqrt() + self.eps)
+
+
+def highest_entropy(logits: torch.Tensor, pool: torch.Tensor, k: int) -> torch.Tensor:
+    """APL's prompt filter: the ``k`` prompts of ``pool`` (ids) whose policy softmax(logits[x]) has the
+    highest entropy, most uncertain first. (oat's ``APLActor`` sorts by the mean sampled log-prob and keeps
+    the largest, i.e. the *lowest* entropy; we follow the APL paper.)"""
+    logp = torch.log_softmax(logits[pool], 1)
+    return pool[(-(logp.exp() * logp).sum(1)).argsort(descending=True)[:k]]
+
+
+def max_margin_candidates(implicit: torch.Tensor, cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """APL's pair: per prompt, the two distinct candidates (ids ``cand`` (B, N)) with the largest margin of
+    implicit reward ``implicit`` (B, N); returns their ids (B,), (B,) (a repeated id if all are equal)."""
+    margin = (implicit[:, :, None] - implicit[:, None, :]).abs()
+    margin = margin.masked_fill(cand[:, :, None] == cand[:, None, :], -1.0)
+    flat = margin.flatten(1).argmax(1)
+    rows, n = torch.arange(len(cand)), cand.shape[1]
+    return cand[rows, flat // n], cand[rows, flat % n]
+
+
+@torch.no_grad()
+def bon_win_rate(env: BTEnv, logits: torch.Tensor, erm: dueling.EnsembleRM, n: int,
+                 generator: torch.Generator) -> float:
+    """Best-of-n at inference (the paper's Table 1 / Fig. 6, right): per prompt, ``n`` samples of the policy,
+    the one the ERM's ensemble mean rates highest is the answer; its win fraction against the reference's
+    greedy response under r* (ties 1/2)."""
+    x = torch.arange(env.n_prompts)
+    cand = torch.multinomial(torch.softmax(logits, 1), n, replacement=True, generator=generator)   # (X, n)
+    best = cand[x, erm(env.feats[x[:, None], cand]).mean(0).argmax(1)]
+    return win_fraction(env.reward[x, best] - env.reward[x, env.y_ref])
+
+
 def win_rate(env: BTEnv, logits: torch.Tensor) -> float:
     """Fraction of prompts on which the greedy response of the policy beats the reference's greedy
     response under r* (ties count 1/2, so the reference policy itself scores 0.5)."""
@@ -171,7 +230,7 @@ class AlignConfig:
     """Hyper-parameters of the online loop (paper values in the notebook's parameter comments)."""
     loss: str = "dpo"
     beta: float = 0.1
-    lr: float = 0.3              # Adam on the tabular logits, one step per round
+    lr: float = 0.3              # row-wise Adam on the tabular logits, one step per round
     rounds: int = 120
     batch: int = 16              # prompts per round = oracle queries per round
     n_samples: int = 16          # policy samples searched per prompt (SEA)
@@ -185,6 +244,9 @@ class AlignConfig:
     mpl_ratio: float = 0.3       # fraction of prompts labelled by the ERM (SEA + MPL), = 1 - gamma
     burn_in: int = 5             # rounds before mixed preference learning starts
     bt_sample: bool = True
+    xpo_alpha: float = 0.1       # XPO's optimism weight on log pi(y_ref) (oat: 5e-6 on LLM sequence log-probs)
+    apl_pool: int = 2            # APL draws pool x batch prompts and keeps the batch of highest policy entropy
+    bon_n: int = 0               # SEA agents: also record best-of-n win rates under the ERM's mean (0: off)
 
     def __post_init__(self) -> None:
         if self.loss not in preference.LOSSES:
@@ -198,7 +260,8 @@ class AlignConfig:
 
 SEA_RULES = {"sea": ("bai_ts", "logit_var"), "sea_mpl": ("bai_ts", "logit_var"),
              "sea_greedy": ("greedy", "logit_var"), "sea_random": ("ts_random", "logit_var"),
-             "sea_ee": ("ee_ts", "logit_var"), "sea_prob": ("bai_ts", "prob_var")}
+             "sea_ee": ("ee_ts", "logit_var"), "sea_prob": ("bai_ts", "prob_var"),
+             "sea_uncertainty": ("uncertainty", "logit_var")}
 
 
 def run_online_alignment(env: BTEnv, agent: str, cfg: AlignConfig = AlignConfig(), *,
@@ -206,11 +269,16 @@ def run_online_alignment(env: BTEnv, agent: str, cfg: AlignConfig = AlignConfig(
     """Align a tabular softmax policy (logits initialised at pi_ref) with ``agent``; one row per round:
     ``round``, ``queries`` (oracle queries so far), ``win_rate`` (greedy policy vs the reference).
 
-    Agents: ``offline`` (2 samples from pi_ref), ``online`` (2 samples from pi_theta), ``sea``
+    Agents: ``offline`` (2 samples from pi_ref), ``online`` (2 samples from pi_theta), ``xpo`` (one
+    sample from pi_theta and one from pi_ref, DPO plus the optimism term alpha * log pi_theta(y_ref),
+    Xie et al. 2024, as oat's ``XPOLearner``), ``apl`` (active preference learning, Muldrew et al. 2024:
+    of ``apl_pool`` x batch prompts keep the batch whose policy entropy is highest, then among N policy
+    samples the pair with the largest implicit-reward margin beta |log pi/pi_ref (a) - (b)|), ``sea``
     (N samples from pi_theta, BAI-TS pair from the ensemble reward model), ``sea_mpl`` (SEA +
     mixed preference learning), and ablations ``sea_greedy`` (ensemble mean, no TS), ``sea_random``
     (random second response), ``sea_ee`` (E&E-TS second response), ``sea_prob`` (probability-variance
-    second response). Identical pairs carry no signal and are masked out of both losses."""
+    second response), ``sea_uncertainty`` (the most uncertain pair, pure exploration). Identical pairs
+    carry no signal and are masked out of both losses."""
     if agent not in AGENTS:
         raise ValueError(f"agent must be one of {AGENTS}, got {agent!r}")
     g = torch.Generator().manual_seed(1000 + seed)
@@ -218,22 +286,32 @@ def run_online_alignment(env: BTEnv, agent: str, cfg: AlignConfig = AlignConfig(
     X = env.n_prompts
     B = min(cfg.batch, X)
     ref_logp = torch.log_softmax(env.ref_logits, 1)
-    logits = env.ref_logits.clone().requires_grad_(True)
-    opt = torch.optim.Adam([logits], lr=cfg.lr)
+    logits = env.ref_logits.clone()
+    opt = RowAdam(logits, cfg.lr)
     is_sea = agent.startswith("sea")
     erm = dueling.EnsembleRM(env.feats.shape[-1], cfg.n_heads, cfg.hidden, cfg.depth, cfg.lam, generator=g)
     buf_w, buf_l = [], []
-    rows = [{"round": 0, "queries": 0, "win_rate": win_rate(env, logits.detach())}]
+    rows = [{"round": 0, "queries": 0, "win_rate": win_rate(env, logits)}]
     queries = 0
     ar = torch.arange(B)
     for t in range(cfg.rounds):
-        x = torch.randperm(X, generator=g)[:B]
+        if agent == "apl":   # the prompts whose policy entropy is highest, out of a larger pool
+            x = highest_entropy(logits, torch.randperm(X, generator=g)[:min(X, cfg.apl_pool * B)], B)
+        else:
+            x = torch.randperm(X, generator=g)[:B]
         with torch.no_grad():
             probs = torch.softmax(env.ref_logits[x] if agent == "offline" else logits[x], 1)
         synthetic = torch.zeros(B, dtype=torch.bool)
-        if not is_sea:
+        if agent == "apl":
+            cand = torch.multinomial(probs, cfg.n_samples, replacement=True, generator=g)      # (B, N)
+            implicit = cfg.beta * (torch.log_softmax(logits[x], 1) - ref_logp[x]).gather(1, cand)
+            a, b = max_margin_candidates(implicit, cand)
+            first_wins = oracle_prefers_first(env, x, a, b, bt_sample=cfg.bt_sample, generator=g)
+        elif not is_sea:
             ys = torch.multinomial(probs, 2, replacement=True, generator=g)
             a, b = ys[:, 0], ys[:, 1]
+            if agent == "xpo":   # the second response comes from the reference policy
+                b = torch.multinomial(torch.softmax(env.ref_logits[x], 1), 1, generator=g)[:, 0]
             first_wins = oracle_prefers_first(env, x, a, b, bt_sample=cfg.bt_sample, generator=g)
         else:
             cand = torch.multinomial(probs, cfg.n_samples, replacement=True, generator=g)   # (B, N)
@@ -262,15 +340,28 @@ def run_online_alignment(env: BTEnv, agent: str, cfg: AlignConfig = AlignConfig(
             erm.fit(torch.cat(buf_w), torch.cat(buf_l), steps=cfg.rm_steps, batch=cfg.rm_batch,
                     lr=cfg.rm_lr, generator=g)
         if valid.any():
-            logp = torch.log_softmax(logits[x], 1)
+            batch_logits = logits[x].requires_grad_(True)
+            logp = torch.log_softmax(batch_logits, 1)
             per = preference.preference_loss(cfg.loss, logp[ar, w], logp[ar, l], ref_logp[x, w],
                                              ref_logp[x, l], cfg.beta)
             loss = (per * valid).sum() / valid.sum()
-            opt.zero_grad()
+            if agent == "xpo":   # optimism: lower the likelihood of the reference policy's response
+                loss = loss + cfg.xpo_alpha * (logp[ar, b] * valid).sum() / valid.sum()
             loss.backward()
-            opt.step()
-        rows.append({"round": t + 1, "queries": queries, "win_rate": win_rate(env, logits.detach())})
+            opt.step(x[valid], batch_logits.grad[valid])   # rows without a signal are left alone
+        rows.append({"round": t + 1, "queries": queries, "win_rate": win_rate(env, logits)})
+        if is_sea and cfg.bon_n:
+            rows[-1]["bon_win_rate"] = bon_win_rate(env, logits, erm, cfg.bon_n,
+                                                    torch.Generator().manual_seed(7919 * seed + t))
     return pd.DataFrame(rows)
+
+
+def sweep(make_env: Callable[[int], BTEnv], agents: Sequence[str], cfg: AlignConfig, seeds: Sequence[int]
+          ) -> dict[str, list[pd.DataFrame]]:
+    """Every agent on the same environments: ``{agent: [curve for seed in seeds]}``, environment
+    ``make_env(seed)`` and run seed ``seed`` shared by all agents (so differences are paired by seed)."""
+    envs = {s: make_env(s) for s in seeds}
+    return {a: [run_online_alignment(envs[s], a, cfg, seed=s) for s in seeds] for a in agents}
 
 
 def win_rate_at(curve: pd.DataFrame, queries: int) -> float:

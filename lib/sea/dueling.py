@@ -18,7 +18,9 @@ candidate responses) and return two index tensors (M,) into the candidates:
 - ``bai_ts``: best-arm-identification TS, a = argmax of head k, b = argmax_n of the uncertainty of
   the duel (a, n): ``logit_var`` = Var_e[r_e(a) - r_e(n)] (oat's default) or ``prob_var`` =
   Var_e[sigma(r_e(a) - r_e(n))];
-- ``ts_random``: a from head k, b a random other candidate.
+- ``ts_random``: a from head k, b a random other candidate;
+- ``uncertainty``: pure exploration (oat's ``EnnUncertainty``), the pair (a, b) of distinct candidates
+  with the largest uncertainty of its duel, no posterior sample.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-RULES = ("uniform", "greedy", "ee_ts", "bai_ts", "ts_random")
+RULES = ("uniform", "greedy", "ee_ts", "bai_ts", "ts_random", "uncertainty")
 UNCERTAINTIES = ("logit_var", "prob_var")
 
 
@@ -114,6 +116,16 @@ def duel_uncertainty(rewards: torch.Tensor, first: torch.Tensor, kind: str = "lo
     return diff.var(0, unbiased=False)
 
 
+def pair_uncertainty(rewards: torch.Tensor, kind: str = "logit_var") -> torch.Tensor:
+    """Uncertainty of every duel (i, j): rewards (E, M, N) -> (M, N, N), as ``duel_uncertainty``."""
+    if kind not in UNCERTAINTIES:
+        raise ValueError(f"uncertainty must be one of {UNCERTAINTIES}, got {kind!r}")
+    diff = rewards[:, :, :, None] - rewards[:, :, None, :]               # (E, M, N, N)
+    if kind == "prob_var":
+        diff = torch.sigmoid(diff)
+    return diff.var(0, unbiased=False)
+
+
 def _same(candidates: torch.Tensor | None, idx: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """(M, N) mask of candidates identical to candidate ``idx`` (M,) (by id if ids are given)."""
     m = torch.arange(shape[0])
@@ -149,6 +161,13 @@ def select_pair(rewards: torch.Tensor, rule: str = "bai_ts", *, uncertainty: str
         mean = rewards.mean(0)
         a = mean.argmax(1)
         return a, mean.masked_fill(_same(candidates, a, (M, N)), -math.inf).argmax(1)
+    if rule == "uncertainty":
+        pairs = pair_uncertainty(rewards, uncertainty)                          # (M, N, N)
+        ids = torch.arange(N).expand(M, N) if candidates is None else candidates
+        same = ids[:, :, None] == ids[:, None, :]                               # (M, N, N)
+        flat = pairs.masked_fill(same, -math.inf).flatten(1).argmax(1)
+        a, b = flat // N, flat % N
+        return a, torch.where(same.flatten(1).all(1), a, b)
     k = int(torch.randint(E, (1,), generator=generator))
     a = rewards[k].argmax(1)
     same = _same(candidates, a, (M, N))

@@ -44,5 +44,12 @@ PAPER = {
     "ee_ts_best": PaperValue("E&E-TS best in the explore-and-exploit setting", "Fig. 7 (left), LLM scale"),
     "bai_ts_better": PaperValue("BAI-TS better than uniform/passive in the best-arm setting",
                                 "Fig. 7 (middle), LLM scale"),
+    "bai_over_uncertainty": PaperValue("BAI-TS above pure Uncertainty exploration in the best-arm setting",
+                                       "Fig. 7 (middle); ordering only (paper_numbers.md §2)"),
+    "xpo_alpha": PaperValue(5e-6, "oat oat/baselines/xpo.py: default optimism weight xpo_alpha", "code"),
+    "baselines": PaperValue("SEA needs the fewest queries; XPO and APL between online and SEA",
+                            "Fig. 1 (right)"),
+    "bon_helps": PaperValue("agent variants also evaluated with best-of-N inference (values not transcribed)",
+                            "Fig. 6 (right) and Table 1"),
     "logit_rule": PaperValue("not shown (used on LLM samples, not on a linear bandit)", "Fig. 7"),
 }

@@ -65,8 +65,13 @@ def make_task(seed: int, *, n_test: int = 60, n_background: int = 480, n_objects
 
 
 def choice_accuracy(model: torch.nn.Module, task: ChoiceTask, kind: str, *, cfg: float = 0.0) -> float:
-    """Fraction of questions whose answer (column 0) gets the highest conditional log-probability among
-    the options, each scored as ``[BOS] fn ln likes ⟨option⟩ .`` with unsupervised guidance ``cfg``."""
+    """Fraction of questions answered right (the mean of ``choice_correct``)."""
+    return choice_correct(model, task, kind, cfg=cfg).float().mean().item()
+
+
+def choice_correct(model: torch.nn.Module, task: ChoiceTask, kind: str, *, cfg: float = 0.0) -> torch.Tensor:
+    """Per question (bool (Q,)): does the answer (column 0) get the highest conditional log-probability
+    among the options, each scored as ``[BOS] fn ln likes ⟨option⟩ .`` with unsupervised guidance ``cfg``."""
     from lib.smdm import mdm as smdm
     if kind not in task.options:
         raise ValueError(f"kind must be one of {list(task.options)}, got {kind!r}")
@@ -77,4 +82,4 @@ def choice_accuracy(model: torch.nn.Module, task: ChoiceTask, kind: str, *, cfg:
     suffix = torch.full((q * n, 1), task.end_id, device=device)
     scores = smdm.conditional_logprob(model, prompts, options.reshape(-1, 1).to(device), task.mask_id,
                                       suffix=suffix, cfg=cfg).view(q, n)
-    return (scores.argmax(1) == 0).float().mean().item()
+    return (scores.argmax(1) == 0).cpu()

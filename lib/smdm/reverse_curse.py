@@ -19,6 +19,7 @@ import torch
 from transformers import PreTrainedTokenizerFast
 
 from lib.smdm.mdm import MASK, WordCorpus
+from lib.smdm.paper import PAPER
 
 QUERY_FORMATS = ("DescriptionToName same", "DescriptionToName reverse",
                  "NameToDescription same", "NameToDescription reverse")
@@ -67,13 +68,19 @@ def make_facts(seed: int, *, n_p2d: int = 30, n_d2p: int = 30, n_both: int = 60,
     })
 
 
-def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], facts: FactSet) -> dict[str, float]:
-    """Exact-match accuracy per query format; ``predict`` maps prompts (Q, 4) to answers (Q, 2)."""
+def correct(predict: Callable[[torch.Tensor], torch.Tensor], facts: FactSet) -> dict[str, torch.Tensor]:
+    """Exact match per query (bool (Q,)) for each query format; ``predict`` maps prompts (Q, 4) to answers
+    (Q, 2)."""
     out = {}
     for name in QUERY_FORMATS:
         prompts, answers = facts.queries[name]
-        out[name] = (predict(prompts) == answers).all(dim=1).float().mean().item()
+        out[name] = (predict(prompts) == answers).all(dim=1)
     return out
+
+
+def accuracy(predict: Callable[[torch.Tensor], torch.Tensor], facts: FactSet) -> dict[str, float]:
+    """Exact-match accuracy per query format (the mean of ``correct``)."""
+    return {name: c.float().mean().item() for name, c in correct(predict, facts).items()}
 
 
 def predictor(kind: str, model: torch.nn.Module, facts: FactSet, *,
@@ -226,3 +233,13 @@ def text_predictor(kind: str, model: torch.nn.Module, facts: TextFacts, *,
                 out[i] = tokenizer.decode(row[:row.index(eos)] if eos in row else row)
         return out
     return predict
+
+
+def published_accuracies() -> pd.DataFrame:
+    """The published exact-match accuracies per query format (rows ``QUERY_FORMATS``): GPT-3 175B
+    (Berglund et al., quoted in the paper's Table 5) and the paper's 1.1B MDM (reverse directions only;
+    NaN where it reports none), from ``lib.smdm.paper``."""
+    return pd.DataFrame({
+        "GPT-3 175B (published)": [PAPER[f"gpt3_{k}"].value for k in ("d2n_same", "d2n_rev", "n2d_same", "n2d_rev")],
+        "MDM 1.1B (published)": [None, PAPER["mdm_d2n_rev"].value, None, PAPER["mdm_n2d_rev"].value]},
+        index=list(QUERY_FORMATS), dtype=float)

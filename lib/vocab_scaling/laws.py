@@ -5,8 +5,11 @@ Implements: the FLOPs count with a vocabulary, C = 6 (N_nv + V d) D, with tokens
 the tokenizer's compression D = f(V) H, f(V) = a ln²V + b ln V + c; the unigram-normalised loss L_u;
 the three predictors of the optimal vocabulary parameters N_v = V d with the published constants
 (approach 1: IsoFLOP power laws; approach 2: the derivative dC/dV = 0 turned into a relative law;
-approach 3: the parametric loss L_u(N_nv, N_v, D)); their refits on the paper's own data; and the
-non-vocabulary / vocabulary parameters of public LLMs computed from their configs.
+approach 3: the parametric loss L_u(N_nv, N_v, D)); their refits on the paper's own data (with the
+official start-selection rule, leave-one-family-out intervals, and a predictor consistent with the
+published fit's token units); the non-vocabulary / vocabulary parameters of public LLMs computed from
+their configs; and a tiny IsoFLOP study (one run per point, trained to its budget, scored on held-out
+character blocks for a paired bootstrap).
 """
 from __future__ import annotations
 
@@ -114,10 +117,15 @@ def approach3_parametric(n_nv: float, flops: float | None = None, params: dict =
 
 def approach3_optimal_vocab(n_nv: float, d: float, flops: float, params: dict,
                             units: tuple[float, float] = (_NV_UNIT, _D_UNIT),
-                            bounds: tuple[float, float] = (16.0, 1e7)) -> float:
+                            bounds: tuple[float, float] = (16.0, 1e7), *, as_fitted: bool = False,
+                            f_coeffs: Sequence[float] = PAPER_F) -> float:
     """The V minimising the approach-3 loss A2/N_v^alpha2 + B/D^beta at budget C (D = C / (6 (N_nv + V d)),
     parameters counted in units[0], tokens in units[1]), by a bounded search over ln V: the unit-generic
-    form used for refits at any scale (the official fsolve form is ``approach3_parametric``)."""
+    form used for refits at any scale (the official fsolve form is ``approach3_parametric``).
+
+    ``as_fitted=True`` makes the predictor consistent with the published fit: that fit saw
+    D = H f(V/1000) (see ``fit_approach3``), so the real tokens C / (6 (N_nv + V d)) = H f(V) are
+    converted to the fit's, D = C f(V/1000) / (6 (N_nv + V d) f(V))."""
     from scipy.optimize import minimize_scalar
     n_nv, d, flops = (_check_positive(k, v) for k, v in (("n_nv", n_nv), ("d", d), ("flops", flops)))
     nu, du = units
@@ -125,6 +133,8 @@ def approach3_optimal_vocab(n_nv: float, d: float, flops: float, params: dict,
     def loss(x: float) -> float:
         v = math.exp(x)
         tokens = flops / (6 * (n_nv + v * d)) / du
+        if as_fitted:
+            tokens *= float(tokens_per_char(v / 1000, f_coeffs) / tokens_per_char(v, f_coeffs))
         return params["A2"] / (v * d / nu) ** params["alpha2"] + params["B"] / tokens ** params["beta"]
 
     res = minimize_scalar(loss, bounds=(math.log(bounds[0]), math.log(bounds[1])), method="bounded",
@@ -240,9 +250,12 @@ def _geomspace(values: np.ndarray, num: int) -> np.ndarray:
     return np.logspace(np.log10(values.min()), np.log10(values.max()), num)
 
 
+#: Tokens of one epoch per model family of exp_data.csv, smallest family first (utils.py: max_D_list).
+FAMILY_MAX_TOKENS = (1.2e9, 3.0e9, 5.3e9, 11.7e9, 27.7e9, 54.8e9)
+
+
 def densify_isoflop_data(df: pd.DataFrame, f_coeffs: Sequence[float] = PAPER_F,
-                         max_tokens: Sequence[float] = (1.2e9, 3.0e9, 5.3e9, 11.7e9, 27.7e9, 54.8e9)
-                         ) -> pd.DataFrame:
+                         max_tokens: Sequence[float] = FAMILY_MAX_TOKENS) -> pd.DataFrame:
     """The official approach-1 interpolation: per V a cubic interpolation of L_u over (N_nv, H) on a
     50-point log grid, per model family a quadratic interpolation (and extrapolation) over V at the last
     checkpoint on a 20-point log grid; returns the original rows plus the interpolated ones (column
@@ -253,6 +266,8 @@ def densify_isoflop_data(df: pd.DataFrame, f_coeffs: Sequence[float] = PAPER_F,
     n_e = len(df) // (n_v * n_m)
     if n_v * n_m * n_e != len(df):
         raise ValueError("data is not a full (family × vocabulary × checkpoint) grid")
+    if len(max_tokens) != n_m:
+        raise ValueError(f"max_tokens needs one entry per model family ({n_m}), got {len(max_tokens)}")
     cols = ["Non_vocab_parameters", "num_characters", "vocab_size", "Lossu"]
     nnv, h, v, loss = (df[c].to_numpy(float).reshape(n_m, n_v, n_e) for c in cols)
 
@@ -290,19 +305,42 @@ class Approach1Fit:
         return {"K1": self.nnv.log_k, "K2": self.nv.log_k, "alpha2": self.nv.exponent}
 
 
-def fit_approach1(df: pd.DataFrame, *, interpolate: bool = True) -> Approach1Fit:
-    """Approach 1 on exp_data-style rows: (optionally densify), take the IsoFLOP envelope (each point
-    that lowers the best L_u so far in order of FLOPs) and fit N_nv, N_v = V·d(N_nv), H against C with
-    Huber power laws (N_nv and H exponents fixed at 0.5, as the paper does), keeping, as the official
-    code does, the start whose fit has the lowest mean squared log residual."""
-    data = densify_isoflop_data(df) if interpolate else df.assign(interpolated=False)
+def fit_approach1(df: pd.DataFrame, *, interpolate: bool = True, select: str = "mse",
+                  max_tokens: Sequence[float] = FAMILY_MAX_TOKENS) -> Approach1Fit:
+    """Approach 1 on exp_data-style rows: (optionally densify; ``max_tokens`` per family as in
+    ``densify_isoflop_data``), take the IsoFLOP envelope (each point that lowers the best L_u so far in
+    order of FLOPs) and fit N_nv, N_v = V·d(N_nv), H against C with Huber power laws (N_nv and H
+    exponents fixed at 0.5, as the paper does), keeping the start with the lowest mean squared log
+    residual (``select="mse"``, the official code's rule) or the lowest Huber objective ("objective")."""
+    data = densify_isoflop_data(df, max_tokens=max_tokens) if interpolate else df.assign(interpolated=False)
     env = data.iloc[scaling_laws.isoflop_envelope(data["FLOPs"].to_numpy(), data["Lossu"].to_numpy())].copy()
     env["N_v"] = [v * nnv_to_d(n) for v, n in zip(env["vocab_size"], env["Non_vocab_parameters"])]
     c = env["FLOPs"].to_numpy()
     def fit(y: pd.Series, exponent: float | None = None) -> scaling_laws.PowerLaw:
-        return scaling_laws.fit_power_law(c, y.to_numpy(float), exponent=exponent, select="mse")
+        return scaling_laws.fit_power_law(c, y.to_numpy(float), exponent=exponent, select=select)
     return Approach1Fit(fit(env["Non_vocab_parameters"], 0.5), fit(env["N_v"]),
                         fit(env["num_characters"], 0.5), env)
+
+
+def approach1_vocab(n_nv: float, params: dict) -> float:
+    """Approach 1's optimal V = e^K2 C^alpha2 / d at the budget C = (N_nv / e^K1)² of ``params``."""
+    return approach1_isoflops(n_nv, params) / nnv_to_d(n_nv)
+
+
+def approach1_leave_one_family_out(df: pd.DataFrame, *, interpolate: bool = True, select: str = "mse",
+                                   n_nv: float = 70e9) -> pd.DataFrame:
+    """Approach 1 refitted once per model family of exp_data.csv with that family left out; one row per
+    left-out family: its N_nv, the refit's K1, K2, alpha2 and its optimal V at ``n_nv``."""
+    families = sorted(df["Non_vocab_parameters"].unique())
+    if len(families) != len(FAMILY_MAX_TOKENS):
+        raise ValueError(f"expected the {len(FAMILY_MAX_TOKENS)} families of exp_data.csv, got {len(families)}")
+    rows = []
+    for i, fam in enumerate(families):
+        rest = df[df["Non_vocab_parameters"] != fam]
+        tokens = FAMILY_MAX_TOKENS[:i] + FAMILY_MAX_TOKENS[i + 1:]
+        p = fit_approach1(rest, interpolate=interpolate, select=select, max_tokens=tokens).params
+        rows.append({"left_out_N_nv": fam, **p, "V_opt": approach1_vocab(n_nv, p)})
+    return pd.DataFrame(rows)
 
 
 def approach3_loss(params: np.ndarray, n_nv: np.ndarray, n_v: np.ndarray, tokens: np.ndarray,
@@ -334,14 +372,15 @@ class Approach3Fit:
     objective: float
     n_points: int
     converged: bool
-    near_optimal: tuple[dict, ...]   # other accepted fits within 0.1 % of the best objective
+    near_optimal: tuple[dict, ...]   # other accepted fits within 0.1 % of the lowest objective
+    lowest_objective: dict           # the accepted start with the lowest Huber objective (the other rule)
 
 
 def fit_approach3(df: pd.DataFrame, *, consistent_units: bool = True, min_flops: float = 2.18e17,
                   starts: Sequence[Sequence[float]] | None = None,
                   f_coeffs: Sequence[float] = PAPER_F, units: tuple[float, float] = (_NV_UNIT, _D_UNIT),
                   loss_column: str = "Lossu", e_sign: float = -1.0,
-                  exponent_bounds: tuple[float, float] = (0.1, 1.0)) -> Approach3Fit:
+                  exponent_bounds: tuple[float, float] = (0.1, 1.0), select: str = "mse") -> Approach3Fit:
     """Approach 3 on exp_data-style rows with C ≥ ``min_flops``: Huber(δ=1e-3) fit of the parametric L_u
     (alpha1 = beta, exponents kept in (0.1, 1)) from ``starts`` (default: the official grid).
 
@@ -349,7 +388,9 @@ def fit_approach3(df: pd.DataFrame, *, consistent_units: bool = True, min_flops:
     which makes its "D" ≈ H, i.e. characters, while its predictor uses real tokens D = C/(6N);
     ``consistent_units=False`` reproduces that, ``True`` uses f(V) at the true V. Optional column
     ``tokens`` (real token counts, e.g. from our own runs) overrides H f(V). ``loss_column``, ``e_sign``
-    and ``exponent_bounds`` (the paper's (0.1, 1)) let the same form be fitted to other losses."""
+    and ``exponent_bounds`` (the paper's (0.1, 1)) let the same form be fitted to other losses.
+    ``select``: which start to keep, the lowest mean squared residual ("mse", the official code's
+    "relative MSE" rule) or the lowest Huber objective ("objective"); see ``fit_parametric``."""
     data = df[df["FLOPs"] >= min_flops]
     if len(data) < 6:
         raise ValueError(f"need at least 6 points with FLOPs >= {min_flops:g}, got {len(data)}")
@@ -367,9 +408,10 @@ def fit_approach3(df: pd.DataFrame, *, consistent_units: bool = True, min_flops:
     lo, hi = exponent_bounds
     fit = scaling_laws.fit_parametric(lambda p: approach3_loss(p, n_nv, n_v, tokens, e_sign), y,
                                       approach3_grid() if starts is None else starts,
-                                      accept=lambda p: lo < p[4] < hi and lo < p[5] < hi)
+                                      accept=lambda p: lo < p[4] < hi and lo < p[5] < hi, select=select)
     return Approach3Fit(_a3_params(fit.params), fit.r2, fit.objective, len(y), fit.converged,
-                        tuple(_a3_params(p) for p in fit.near_optimal(1e-3)))
+                        tuple(_a3_params(p) for p in fit.near_optimal(1e-3)),
+                        _a3_params(min(fit.candidates, key=lambda c: c[1])[0]))
 
 
 def paper_a3_start() -> list[float]:
@@ -427,9 +469,9 @@ PUBLIC_LLMS: tuple[LLMConfig, ...] = (
 
 
 # ---------------------------------------------------------------------------------------------------
-# A tiny IsoFLOP study: train one model per (width, vocabulary) to the largest budget at a constant
-# learning rate and evaluate at evenly spaced checkpoints, each a (C, loss) point (as the paper's runs
-# give 20 checkpoints each).
+# Checkpoint runs: one model per (width, vocabulary) trained to the largest budget at a constant learning
+# rate and evaluated at evenly spaced checkpoints (as the paper's runs give 20 checkpoints each). The
+# notebook's study uses ``train_to_budget`` below instead; these remain for the GPU smoke tests.
 
 def evaluate_vocab_lm(model, token_ids: np.ndarray, log_p_uni: np.ndarray, chars_per_token: float, *,
                       seq_len: int, batch_size: int = 32) -> dict[str, float]:
@@ -492,16 +534,119 @@ def train_vocab_run(train_ids: np.ndarray, valid_ids: np.ndarray, log_p_uni: np.
                          "ce": rows.ce.to_numpy(), "lu": rows.lu.to_numpy(), "bpc": rows.bpc.to_numpy()})
 
 
-def loss_at_budget(runs: pd.DataFrame, budget: float, metric: str = "bpc") -> pd.DataFrame:
-    """Each run's ``metric`` at ``budget`` FLOPs, interpolated linearly in log C between its checkpoints
-    (a run whose checkpoints miss the budget by more than 10 % is left out; within that, the nearest
-    checkpoint's value is used); one row per (d, V)."""
-    out = []
-    for (d, v), g in runs.groupby(["d", "V"]):
-        g = g.sort_values("FLOPs")
-        lc, lb = np.log(g.FLOPs.to_numpy()), math.log(budget)
-        if lb < lc[0] - 0.1 or lb > lc[-1] + 0.1:
-            continue
-        out.append({"d": d, "V": v, "N_nv": g.N_nv.iloc[0], "N_v": g.N_v.iloc[0], "FLOPs": budget,
-                    metric: float(np.interp(lb, lc, g[metric].to_numpy()))})
-    return pd.DataFrame(out)
+# ---------------------------------------------------------------------------------------------------
+# A tiny IsoFLOP study in which every point is its own run, trained to its budget (cosine decay ending
+# at the budget, Chinchilla's protocol), scored on held-out text cut into fixed character blocks so
+# that every tokenizer is scored on the same text and the blocks can be resampled (paired bootstrap).
+
+def tiny_llama_flops_per_token(*, d_model: int, n_layers: int, vocab_size: int, seq_len: int,
+                               head_dim: int) -> float:
+    """Training FLOPs per token of ``lib.core.models.tiny_llama`` (tied embeddings: the input lookup is
+    free, the LM head costs 2·V·d per token forward), counted by ``lib.core.flops``."""
+    from lib.core import flops
+    if d_model % head_dim:
+        raise ValueError(f"d_model ({d_model}) must be a multiple of head_dim ({head_dim})")
+    return flops.llama_flops(d_model=d_model, n_layers=n_layers, vocab_size=vocab_size, seq_len=seq_len,
+                             n_heads=d_model // head_dim).training
+
+
+@dataclass(frozen=True)
+class HeldOutBlocks:
+    """Held-out text cut into blocks of characters and tokenised block by block: windows (W, seq_len)
+    of token ids (scored positions in ``mask``), the block of each window, and per block the number of
+    scored characters (all but those of its first token, which has no context), of scored tokens, and
+    the unigram model's NLL of the scored tokens in nats (for L_u; 0 without ``log_p_uni``)."""
+    windows: np.ndarray
+    mask: np.ndarray
+    block: np.ndarray
+    n_chars: np.ndarray
+    n_tokens: np.ndarray
+    unigram_nll: np.ndarray
+
+
+def heldout_blocks(tokenizer, text: str, *, block_chars: int, seq_len: int,
+                   log_p_uni: np.ndarray | None = None) -> HeldOutBlocks:
+    """Cut ``text`` into consecutive blocks of ``block_chars`` characters, tokenise each, and cover each
+    block by windows of ``seq_len`` tokens overlapping by one (each token but the block's first is
+    predicted once; the last window of a block is padded and masked). ``log_p_uni`` (V,): the unigram
+    log-probabilities of ``unigram_log_probs``."""
+    if block_chars < 1 or seq_len < 2:
+        raise ValueError(f"block_chars must be >= 1 and seq_len >= 2, got {block_chars}, {seq_len}")
+    blocks = [text[i:i + block_chars] for i in range(0, len(text) - block_chars + 1, block_chars)]
+    if not blocks:
+        raise ValueError(f"text ({len(text)} characters) is shorter than one block ({block_chars})")
+    wins, masks, owner, n_chars, n_tok, uni = [], [], [], [], [], []
+    step = seq_len - 1
+    for b, chunk in enumerate(blocks):
+        ids = np.asarray(tokenizer.backend_tokenizer.encode(chunk, add_special_tokens=False).ids, dtype=np.int64)
+        n_chars.append(len(chunk) - len(tokenizer.decode(ids[:1])))
+        n_tok.append(len(ids) - 1)
+        uni.append(0.0 if log_p_uni is None else -float(np.asarray(log_p_uni)[ids[1:]].sum()))
+        for s in range(0, len(ids) - 1, step):
+            w = ids[s:s + seq_len]
+            m = np.zeros(seq_len, dtype=bool)
+            m[1:len(w)] = True
+            wins.append(np.pad(w, (0, seq_len - len(w))))
+            masks.append(m)
+            owner.append(b)
+    return HeldOutBlocks(np.stack(wins), np.stack(masks), np.asarray(owner), np.asarray(n_chars, dtype=float),
+                         np.asarray(n_tok, dtype=float), np.asarray(uni))
+
+
+def block_nll(model, held: HeldOutBlocks, *, batch_size: int = 64) -> np.ndarray:
+    """Total next-token NLL (nats) of a causal LM on each held-out block; shape (n_blocks,)."""
+    import torch
+    import torch.nn.functional as F
+    device = next(model.parameters()).device
+    out = np.zeros(len(held.n_chars))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for s in range(0, len(held.windows), batch_size):
+            x = torch.as_tensor(held.windows[s:s + batch_size], device=device)
+            m = torch.as_tensor(held.mask[s:s + batch_size, 1:], device=device)
+            logits = model(input_ids=x[:, :-1]).logits.float()
+            nll = F.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none")
+            np.add.at(out, held.block[s:s + batch_size], (nll * m).sum(1).cpu().numpy())
+    model.train(was_training)
+    return out
+
+
+def train_to_budget(train_ids: np.ndarray, held: HeldOutBlocks, *, vocab_size: int, d_model: int,
+                    budget: float, n_layers: int = 2, head_dim: int = 16, batch_size: int = 16,
+                    seq_len: int = 64, lr: float = 3e-3, min_lr_ratio: float = 0.1, seed: int = 0
+                    ) -> tuple[dict, np.ndarray]:
+    """Train a tiny Llama (tied embeddings) for ``budget`` training FLOPs (``tiny_llama_flops_per_token``
+    × tokens, rounded to whole steps) with warm-up and a cosine decay that ends at the budget, then score
+    it on ``held``. Returns a row (V, d, N_nv, N_v, steps, tokens, FLOPs, bpc over all blocks) and the
+    per-block NLL in nats."""
+    import torch
+    from lib.core import models, train
+    fpt = tiny_llama_flops_per_token(d_model=d_model, n_layers=n_layers, vocab_size=vocab_size, seq_len=seq_len,
+                                     head_dim=head_dim)
+    steps = max(1, round(budget / (fpt * batch_size * seq_len)))
+    torch.manual_seed(seed)
+    model = models.tiny_llama(vocab_size, d_model=d_model, n_layers=n_layers, n_heads=d_model // head_dim,
+                              max_len=seq_len)
+    cfg = train.TrainConfig(steps=steps, lr=lr, warmup=max(1, steps // 10), min_lr_ratio=min_lr_ratio)
+    train.train(model, train.lm_batches(train_ids, batch_size, seq_len, seed), cfg, progress=False)
+    nll = block_nll(model, held)
+    tokens = steps * batch_size * seq_len
+    row = {"V": vocab_size, "d": d_model, "N_nv": models.n_params(model, non_embedding=True),
+           "N_v": vocab_size * d_model, "steps": steps, "tokens": tokens, "FLOPs": fpt * tokens,
+           "bpc": bits_per_char(nll.sum(), int(held.n_chars.sum()))}
+    return row, nll
+
+
+def bootstrap_weights(n_blocks: int, n_boot: int, seed: int) -> np.ndarray:
+    """Multinomial resampling weights of held-out blocks, shape (n_boot, n_blocks); row 0 is all ones
+    (the full set)."""
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(n_blocks, np.full(n_blocks, 1 / n_blocks), size=n_boot).astype(float)
+    w[0] = 1.0
+    return w
+
+
+def refined_vopt(vocab_sizes: Sequence[float], bpc: np.ndarray) -> np.ndarray:
+    """``scaling_laws.refined_argmin`` over V for each row of ``bpc`` (shape (n, len(vocab_sizes)))."""
+    return np.array([scaling_laws.refined_argmin(vocab_sizes, row) for row in np.atleast_2d(bpc)])

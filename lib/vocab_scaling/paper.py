@@ -18,6 +18,15 @@ _TABLE1_K = {"3B": (39, 43, 37), "7B": (62, 67, 60), "13B": (83, 91, 81), "30B":
 _OFFICIAL = {"3B": (39367, 42538, 36648), "7B": (62280, 67450, 59547), "13B": (83429, 90503, 81347),
              "30B": (141711, 154071, 141898), "70B": (211860, 230861, 217961),
              "130B": (236500, 258138, 248187), "300B": (355894, 389324, 383659)}
+#: Embedding width of each row (optimal_Nv_predict.py's Nnv_to_d).
+_OFFICIAL_D = {"3B": 3200, "7B": 4096, "13B": 5120, "30B": 6048, "70B": 8192, "130B": 12288, "300B": 16384}
+
+#: One table of the official predictor's outputs, shared by the notebooks and the tests:
+#: N_nv -> (d, V_opt approach 1, approach 2, approach 3).
+OFFICIAL_TABLE1 = {_SIZES[s]: (_OFFICIAL_D[s], *_OFFICIAL[s]) for s in _SIZES}
+#: Approach 3 of the official predictor for N_nv = 302M at k times the compute-optimal budget (the
+#: under-/over-training study of approach3_isoloss.py, run with the published constants): k -> V_opt.
+OFFICIAL_302M = {0.2: 10187, 0.5: 13055, 1: 15758, 2: 19032, 4: 23002, 6: 25707}
 
 PAPER = {
     # the published constants (official scripts) and what the paper prints of them

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.cheating import attack, toy, winrates as W
+from lib.cheating import attack, templates, toy, winrates as W
 from lib.cheating.hf_judge import HFJudge
 from lib.core import models
 from lib.core.tokenizer import char_tokenizer
@@ -85,3 +85,51 @@ def test_hf_judge_with_a_tiny_model_from_config():
     assert 0 <= wr["win_rate"] <= 100
     loss = judge.attack_loss(["Say hi"], ["hi"], suffix="}")
     assert np.isfinite(loss(tok.encode("ab", add_special_tokens=False)))
+
+
+def test_toy_search_helper_and_templates(judge):
+    split = toy.make_split(3, seed=0)
+    res = toy.search(judge, split, n_tokens=3, steps=5, seed=1)
+    loss = toy.attack_loss(judge, split)
+    assert loss(toy.null_response(res.tokens)) == pytest.approx(res.history[-1], abs=1e-5)
+    assert toy.null_response(["x"], structured=False) == ["x"] and toy.null_response([])[-1] == toy.Q
+    with pytest.raises(ValueError, match="n_tokens"):
+        toy.search(judge, split, n_tokens=0)
+    head, mid, tail = toy.template_parts(split.instructions[0], "paraphrase")
+    assert toy.prompt(split.instructions[0], ["a"], ["b"], "paraphrase") == head + ["a"] + mid + ["b"] + tail
+    with pytest.raises(ValueError, match="templates"):
+        judge.train(steps=1, templates=("official", "other"))
+    b = judge.batches(0, 16, ("official", "paraphrase"))(0)
+    words = {judge.vocab[i] for i in b["input_ids"].flatten().tolist()}
+    assert {"Instruction", "Task"} <= words   # both templates appear in a batch
+    assert 0 <= toy.clean_accuracy(judge, split, template="paraphrase") <= 1
+
+
+def test_hf_judge_search_over_token_ids():
+    tok = char_tokenizer(string.printable + "…–’“”")
+    tok.chat_template = ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
+                         "{% if add_generation_prompt %}<assistant>{% endif %}")
+    torch.manual_seed(0)
+    judge = HFJudge(models.tiny_llama(len(tok), d_model=16, n_layers=1, n_heads=2, max_len=4096), tok, device="cpu")
+    res = judge.search(["Say hi"], ["hi"], n_tokens=4, steps=3, seed=0)
+    assert len(res.tokens) == 4 and res.history[-1] <= res.history[0]
+    assert all(0 <= t < tok.vocab_size for t in res.tokens)
+    text = judge.response(res.tokens)
+    assert text.endswith(templates.STRUCTURED_ALPACA_EVAL)
+    loss = judge.attack_loss(["Say hi"], ["hi"], suffix=templates.STRUCTURED_ALPACA_EVAL)
+    assert loss(res.tokens) == pytest.approx(res.history[-1], abs=1e-4)
+    with pytest.raises(ValueError, match="n_tokens"):
+        judge.search(["Say hi"], ["hi"], n_tokens=0)
+
+
+def test_train_judge_stops_at_the_target_or_after_max_rounds():
+    val = toy.make_split(5, seed=3)
+    kw = dict(validation=val, extra_steps=1, d_model=16, n_layers=1, n_heads=2)
+    _, acc = toy.train_judge(0, 2, target=0.0, max_rounds=3, **kw)
+    assert len(acc) == 1
+    j, acc = toy.train_judge(0, 2, target=1.01, max_rounds=3, **kw)
+    assert len(acc) == 3 and all(0 <= a <= 1 for a in acc)
+    _, more = toy.train_judge(1, 1, target=1.01, max_rounds=1, templates=toy.TEMPLATES, judge=j, validation=val)
+    assert len(more) == 1
+    with pytest.raises(ValueError, match="max_rounds"):
+        toy.train_judge(0, 1, validation=val, max_rounds=0)

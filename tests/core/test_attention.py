@@ -210,3 +210,17 @@ def test_attention_maps_of_eager_hub_architectures(arch):
     assert maps.shape == (2, 2, 2, 8, 8)
     assert torch.allclose(maps.sum(-1), torch.ones(2, 2, 2, 8), atol=1e-5)
     assert 0 <= A.sink_rate(maps) <= 100
+
+
+def test_sink_rates_equal_the_official_formula_on_random_maps():
+    # sail-sg/Attention-Sink, eval_sink_open_source.py: score of key k = column sum / number of queries that
+    # see it (T - k for 0-based k); Sink_k = share of (sequence, layer, head) with score > eps
+    g = torch.Generator().manual_seed(0)
+    T = 12
+    logits = torch.randn(3, 2, 4, T, T, generator=g) * 3
+    maps = logits.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), -torch.inf).softmax(-1)
+    official = maps.sum(-2) / torch.tensor([T - k for k in range(T)], dtype=maps.dtype)
+    for eps in (0.1, 0.3):
+        expected = 100 * (official > eps).float().reshape(-1, T).mean(0)
+        torch.testing.assert_close(A.sink_rates(maps, eps), expected)
+        assert A.sink_rate(maps, eps) == pytest.approx(expected[0].item())

@@ -72,6 +72,23 @@ def test_fit_parametric_recovers_chinchilla_like_law():
         sl.fit_parametric(predict, y, [[0, 0, 0.2, 0.2]], accept=lambda p: False)
     with pytest.raises(ValueError):
         sl.fit_parametric(predict, y, [])
+    with pytest.raises(ValueError):
+        sl.fit_parametric(predict, y, [[0, 0, 0.2, 0.2]], select="r2")
+
+
+def test_fit_parametric_mse_selection_in_a_flat_huber_valley():
+    # a constant fitted to (0, 0, 1, 1) with Huber(δ→0) ≈ L1: every c in [0, 1] is optimal, so
+    # L-BFGS-B stays where it starts; the official "relative MSE" rule keeps the start nearest the mean
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    def predict(p):
+        return np.full(4, p[0])
+    starts = [[0.3], [0.6], [0.1]]
+    by_objective = sl.fit_parametric(predict, y, starts, delta=1e-6)
+    by_mse = sl.fit_parametric(predict, y, starts, delta=1e-6, select="mse")
+    assert by_objective.objective == pytest.approx(by_mse.objective, rel=1e-6)   # same Huber value
+    assert by_mse.params[0] == pytest.approx(0.6)
+    assert by_mse.mse == pytest.approx(0.26)
+    assert by_mse.mse == min(float(np.mean((predict(p) - y) ** 2)) for p, _ in by_mse.candidates)
 
 
 def test_refined_argmin():

@@ -1,5 +1,6 @@
 """The SEA chapter's environments and online loop (short runs)."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -98,3 +99,71 @@ def test_lm_alignment_runs_on_a_tiny_llama(agent):
     assert list(curve.queries) == [0, 4, 8] and curve.win_rate.iloc[0] == 0.5
     with pytest.raises(ValueError, match="agent"):
         sea.run_lm_alignment(task, lm, "sea_mpl", cfg)
+
+
+def test_row_adam_moves_only_the_given_rows_and_equals_adam_on_each_row():
+    torch.manual_seed(0)
+    table = torch.randn(6, 5, dtype=torch.float64)
+    start = table.clone()
+    opt = sea.RowAdam(table, lr=0.1)
+    refs = {r: torch.nn.Parameter(start[r].clone()) for r in (1, 4)}
+    adams = {r: torch.optim.Adam([p], lr=0.1) for r, p in refs.items()}
+    for step, rows in enumerate([[1, 4], [4], [1, 4], [4]]):
+        grads = torch.randn(len(rows), 5, dtype=torch.float64)
+        opt.step(torch.tensor(rows), grads)
+        for r, g in zip(rows, grads):
+            adams[r].zero_grad()
+            refs[r].grad = g.clone()
+            adams[r].step()
+    for r in (0, 2, 3, 5):
+        assert torch.equal(table[r], start[r])          # bit-identical outside the batches
+    for r, p in refs.items():
+        torch.testing.assert_close(table[r], p.detach(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="distinct"):
+        opt.step(torch.tensor([1, 1]), torch.zeros(2, 5, dtype=torch.float64))
+
+
+def test_sweep_pairs_agents_on_the_same_environments():
+    cfg = sea.AlignConfig(rounds=3, batch=4, n_samples=4, n_heads=3, hidden=8)
+    out = sea.sweep(lambda s: sea.make_bt_env(8, 16, 4, seed=s), ["online", "sea"], cfg, [0, 1])
+    assert set(out) == {"online", "sea"} and all(len(v) == 2 for v in out.values())
+    alone = sea.run_online_alignment(sea.make_bt_env(8, 16, 4, seed=1), "sea", cfg, seed=1)
+    pd.testing.assert_frame_equal(out["sea"][1], alone)
+
+
+def test_apl_keeps_the_most_uncertain_prompts_and_the_widest_implicit_margin():
+    logits = torch.tensor([[5.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [9.0, 0.0, 0.0]])
+    assert sea.highest_entropy(logits, torch.tensor([3, 0, 2, 1]), 2).tolist() == [1, 2]
+    cand = torch.tensor([[4, 7, 7, 1], [2, 2, 2, 2]])
+    implicit = torch.tensor([[0.5, -1.0, -1.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+    a, b = sea.max_margin_candidates(implicit, cand)
+    assert {a[0].item(), b[0].item()} == {7, 1}        # margin 3.0
+    assert a[1] == b[1] == 2                            # all the same: no distinct pair
+
+
+def test_xpo_asks_about_one_policy_and_one_reference_sample(monkeypatch):
+    env = sea.make_bt_env(8, 16, 4, seed=0)
+    seen = []
+    real = sea.oracle_prefers_first
+
+    def spy(env_, x, a, b, **kw):
+        seen.append((x.clone(), a.clone(), b.clone()))
+        return real(env_, x, a, b, **kw)
+
+    monkeypatch.setattr(sea, "oracle_prefers_first", spy)
+    # a reference policy that puts all its mass on response 0: every second response must be 0
+    env = sea.BTEnv(env.feats, env.reward, torch.full_like(env.ref_logits, -30.0).index_fill(1, torch.tensor([0]), 30.0),
+                    torch.zeros(8, dtype=torch.long))
+    sea.run_online_alignment(env, "xpo", sea.AlignConfig(rounds=3, batch=4), seed=0)
+    assert all((b == 0).all() for _, _, b in seen)
+
+
+def test_best_of_n_with_a_deterministic_policy_is_the_greedy_win_rate():
+    env = sea.make_bt_env(8, 16, 4, seed=0)
+    logits = torch.full((8, 16), -50.0).scatter(1, torch.arange(8)[:, None] % 16, 50.0)
+    erm = sea.dueling.EnsembleRM(4, 3, 8, 1, 0.5, generator=torch.Generator().manual_seed(0))
+    bon = sea.bon_win_rate(env, logits, erm, 4, torch.Generator().manual_seed(0))
+    assert bon == sea.win_rate(env, logits)
+    curve = sea.run_online_alignment(env, "sea", sea.AlignConfig(rounds=2, batch=4, n_samples=4, n_heads=3, hidden=8,
+                                                                 bon_n=4), seed=0)
+    assert curve.bon_win_rate.iloc[1:].between(0, 1).all()

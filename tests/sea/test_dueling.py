@@ -101,3 +101,18 @@ def test_ensemble_rm_shapes_anchor_and_learning():
     assert acc > 0.85
     with pytest.raises(ValueError, match="n_heads"):
         dueling.EnsembleRM(4, n_heads=0)
+
+
+def test_uncertainty_rule_picks_the_most_uncertain_distinct_pair():
+    g = torch.Generator().manual_seed(0)
+    rewards = torch.randn(6, 3, 5, generator=g)
+    a, b = dueling.select_pair(rewards, "uncertainty")
+    unc = dueling.pair_uncertainty(rewards)
+    for m in range(3):
+        assert a[m] != b[m]
+        off = unc[m].masked_fill(torch.eye(5, dtype=torch.bool), -1)
+        assert torch.isclose(unc[m, a[m], b[m]], off.max())
+    # candidates with repeated ids: never a pair of the same response
+    cand = torch.tensor([[0, 0, 1, 1, 1]] * 3)
+    a, b = dueling.select_pair(rewards, "uncertainty", candidates=cand)
+    assert (cand[torch.arange(3), a] != cand[torch.arange(3), b]).all()

@@ -79,3 +79,12 @@ def test_text_predictor_completes_every_prompt(kind):
     scores = rc.text_scores(rc.text_predictor(kind, model, f), f)
     assert len(scores) == 40 and scores.generation.map(lambda g: isinstance(g, str)).all()
     assert set(scores.columns) >= {"format", "found", "bleu"}
+
+
+def test_published_accuracies_are_the_paper_values_in_query_format_order():
+    from lib.smdm.paper import PAPER
+    table = rc.published_accuracies()
+    assert list(table.index) == list(rc.QUERY_FORMATS)
+    assert table.loc["DescriptionToName same", "GPT-3 175B (published)"] == PAPER["gpt3_d2n_same"].value
+    assert table.loc["NameToDescription reverse", "MDM 1.1B (published)"] == PAPER["mdm_n2d_rev"].value
+    assert table["MDM 1.1B (published)"].isna().sum() == 2
