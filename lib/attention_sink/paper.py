@@ -60,4 +60,14 @@ PAPER = {
     "small_data_max": PaperValue(100e6, "Sec. 5 and Fig. 28: the largest training set with Sink₁ < 1 %",
                                  unit="tokens"),
     "data_claim": PaperValue("18.18 % at 5B tokens; < 1 % at 50M–100M tokens", "Sec. 5, Fig. 28"),
+    # Table 10 (right) and the random-token runs: the sink attaches to the fixed token wherever it sits
+    "fixed_k1_sink": PaperValue(74.11, "Table 10 (right), fixed token at position k = 1: Sink₁", unit="%"),
+    "fixed_k2_sink": PaperValue(69.03, "Table 10 (right), fixed token at position k = 2: Sink₂", unit="%"),
+    "fixed_k3_sink": PaperValue(69.64, "Table 10 (right), fixed token at position k = 3: Sink₃", unit="%"),
+    "fixed_elsewhere": PaperValue("≈ 0 % at every position other than the fixed token's",
+                                  "Table 10 (right)"),
+    "random_first_sink1": PaperValue(27.03, "random-token runs, x₁ random (no fixed token): Sink₁ "
+                                     "(paper_numbers.md §6)", unit="%"),
+    "random_x2_sink1": PaperValue(20.99, "random-token runs, only x₂ random: Sink₁ (paper_numbers.md §6)",
+                                  unit="%"),
 }

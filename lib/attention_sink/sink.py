@@ -69,10 +69,12 @@ def build_model(run: SinkRun, vocab_size: int) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def measure(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attention.EPSILON) -> dict[str, float]:
+def measure(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attention.EPSILON,
+            fixed_position: int | None = None) -> dict[str, float]:
     """Validation loss, α₁ (mean over sequences, layers and heads), Sink₁^ε in %, the largest Sink_k^ε
     over 1 < k ≤ T/2 (keys seen by at least half of the queries: the last keys pass ε trivially), and
-    for a key bias Sink*^ε (%) and its mean attention mass. ``input_ids`` (B, T), on any device (moved to
+    for a key bias Sink*^ε (%) and its mean attention mass. With a 1-based ``fixed_position`` k ≥ 1 also
+    ``sink_fixed`` = Sink_k^ε (%) at that position. ``input_ids`` (B, T), on any device (moved to
     the model's)."""
     input_ids = input_ids.to(next(model.parameters()).device)
     was_training = model.training
@@ -84,6 +86,10 @@ def measure(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attent
     rates = attention.sink_rates(attn, eps)
     row = {"val_loss": out.loss.item(), "alpha1": attention.first_token_attention(attn).mean().item(),
            "sink1": rates[0].item(), "sink_other": rates[1:max(2, len(rates) // 2)].max().item()}
+    if fixed_position:
+        if not 1 <= fixed_position <= len(rates):
+            raise ValueError(f"fixed_position must be in [1, {len(rates)}], got {fixed_position!r}")
+        row["sink_fixed"] = rates[fixed_position - 1].item()
     if rec[0].get("bias") is not None:
         bias = torch.stack([r["bias"] for r in rec], dim=1)             # B, L, H, T
         row.update(bias_sink=attention.bias_sink_rate(bias, eps), bias_mass=bias.mean().item())
@@ -94,19 +100,23 @@ def train_and_measure(run: SinkRun, task: BigramBackcopy | None = None,
                       progress: bool = False) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train the run's model on the task (default: ``BigramBackcopy(fixed_position=run.fixed_position)``)
     with ``lib.core.train`` (then ``run.cooldown`` steps of decaying lr, if any); returns the model and the history (every ``eval_every`` steps: the ``measure``
-    columns) with the run's settings as extra columns."""
+    columns, with ``sink_fixed`` at ``run.fixed_position`` when it is ≥ 1) with the run's settings as extra
+    columns."""
     task = task or BigramBackcopy(fixed_position=run.fixed_position)
     model = build_model(run, task.vocab_size)
     evalx = task.eval_set(run.n_eval, run.seq_len)
     cfg = train.TrainConfig(steps=run.steps, lr=run.lr, warmup=run.warmup, min_lr_ratio=run.min_lr_ratio,
                             weight_decay=run.weight_decay, eval_every=run.eval_every)
     batches = task.batches(run.batch_size, run.seq_len, run.seed)
-    hist = train.train(model, batches, cfg, evaluate=lambda m: measure(m, evalx), progress=progress)
+
+    def evaluate(m: torch.nn.Module) -> dict[str, float]:
+        return measure(m, evalx, fixed_position=run.fixed_position)
+    hist = train.train(model, batches, cfg, evaluate=evaluate, progress=progress)
     if run.cooldown:   # a second lib.core.train call: a short decay that settles the noisy constant-lr weights
         cool = train.TrainConfig(steps=run.cooldown, lr=run.lr * run.cooldown_lr, warmup=1, min_lr_ratio=0.0,
                                  weight_decay=run.weight_decay, eval_every=run.eval_every)
         more = train.train(model, lambda step: batches(run.steps + step), cool,
-                           evaluate=lambda m: measure(m, evalx), progress=progress)
+                           evaluate=evaluate, progress=progress)
         more = more[more.step > 0].assign(step=lambda d: d.step + run.steps)
         hist = pd.concat([hist, more], ignore_index=True)
     hist = hist.dropna(subset=["val_loss"]).reset_index(drop=True)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lib.attention_sink import sink as S
+from lib.core import attention
 
 
 def test_bigram_backcopy_has_a_fixed_first_token_and_copies_after_triggers():
@@ -92,3 +93,21 @@ def test_cooldown_continues_the_step_count():
     run = S.SinkRun(steps=4, eval_every=2, batch_size=2, n_eval=2, cooldown=4)
     _, hist = S.train_and_measure(run)
     assert list(hist.step) == [0, 2, 4, 6, 8]
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_sink_fixed_is_sink_at_the_fixed_position(k):
+    run = S.SinkRun(fixed_position=k, steps=2, eval_every=2, batch_size=2, n_eval=4, seq_len=16)
+    model, hist = S.train_and_measure(run)
+    assert {"val_loss", "alpha1", "sink1", "sink_other"} <= set(hist.columns)
+    assert ("sink_fixed" in hist) == (k > 0)
+    x = S.BigramBackcopy(fixed_position=k).eval_set(4, 16)
+    rates = attention.sink_rates(attention.attention_maps(model, x))
+    row = S.measure(model, x, fixed_position=k)
+    assert row["sink1"] == pytest.approx(rates[0].item())
+    if k:
+        assert row["sink_fixed"] == pytest.approx(rates[k - 1].item())
+        assert hist.sink_fixed.iloc[-1] == pytest.approx(row["sink_fixed"])
+    assert "sink_fixed" not in S.measure(model, x)
+    with pytest.raises(ValueError, match="fixed_position"):
+        S.measure(model, x, fixed_position=17)
