@@ -85,7 +85,8 @@ def measure(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attent
     attn = torch.stack([a.float() for a in out.attentions], dim=1)     # B, L, H, T, T
     rates = attention.sink_rates(attn, eps)
     row = {"val_loss": out.loss.item(), "alpha1": attention.first_token_attention(attn).mean().item(),
-           "sink1": rates[0].item(), "sink_other": rates[1:max(2, len(rates) // 2)].max().item()}
+           "sink1": rates[0].item(),
+           "sink_other": attention.sink_rate_after_first(attn, eps, min_queries=len(rates) - len(rates) // 2 + 1)}
     if fixed_position:
         if not 1 <= fixed_position <= len(rates):
             raise ValueError(f"fixed_position must be in [1, {len(rates)}], got {fixed_position!r}")

@@ -18,7 +18,7 @@ chapter reuses it."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -171,15 +171,24 @@ def record_attention(model: nn.Module) -> Iterator[list[dict[str, torch.Tensor |
     """Within the block, each forward pass of a model using a ``VARIANTS`` kernel stores, per layer,
     ``query`` (B, H, Tq, D), ``key``/``value`` (B, H, Tk, D) after RoPE and ``bias``, the attention
     (B, H, Tq) on the key bias (None without one). Yields the list of per-layer dicts."""
+    with module_records(model, "attention_record", dict) as records:
+        yield records
+
+
+@contextlib.contextmanager
+def module_records(model: nn.Module, attr: str, make: Callable[[], dict]) -> Iterator[list[dict]]:
+    """Within the block, every attention module of ``model`` (``attention_modules``) holds a fresh dict
+    ``make()`` as attribute ``attr``, for its kernel to fill; yields the dicts in layer order and resets
+    the attribute to None on exit."""
     mods = attention_modules(model)
-    records: list[dict] = [{} for _ in mods]
+    records = [make() for _ in mods]
     for m, r in zip(mods, records):
-        m.attention_record = r
+        setattr(m, attr, r)
     try:
         yield records
     finally:
         for m in mods:
-            m.attention_record = None
+            setattr(m, attr, None)
 
 
 @torch.no_grad()
@@ -227,6 +236,13 @@ def sink_rates(attn: torch.Tensor, eps: float = EPSILON) -> torch.Tensor:
     """Sink_k^ε in % for every key position k = 1..T: ``attn`` (..., T, T) → (T,)."""
     alpha = importance_scores(attn)
     return 100.0 * (alpha > eps).float().reshape(-1, alpha.shape[-1]).mean(0)
+
+
+def sink_rate_after_first(attn: torch.Tensor, eps: float = EPSILON, min_queries: int = 1) -> float:
+    """The largest Sink_k^ε (%) over the key positions k ≥ 2 that at least ``min_queries`` queries see
+    (the last keys' scores rest on a handful of queries and pass ε trivially): ``attn`` (..., T, T)."""
+    rates = sink_rates(attn, eps)
+    return rates[1:max(2, len(rates) - min_queries + 1)].max().item()
 
 
 def bias_sink_rate(bias_attn: torch.Tensor, eps: float = EPSILON) -> float:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from lib.core.attention import attention_modules
+from lib.core.attention import module_records
 
 KERNEL = "kv_rows"
 POLICIES = ("full", "streaming", "simlayerkv", "random", "fixed", "oracle")
@@ -95,15 +95,8 @@ def record_rows(model: nn.Module, w: int) -> Iterator[list[dict]]:
                          f"the model uses {model.config._attn_implementation!r}")
     if w < 1:
         raise ValueError(f"w must be >= 1, got {w}")
-    mods = attention_modules(model)
-    records = [{"w": w, "rows": None} for _ in mods]
-    for m, r in zip(mods, records):
-        m.kv_rows_record = r
-    try:
+    with module_records(model, "kv_rows_record", lambda: {"w": w, "rows": None}) as records:
         yield records
-    finally:
-        for m in mods:
-            m.kv_rows_record = None
 
 
 # ------------------------------------------------------------------------------------------ scores

@@ -224,3 +224,13 @@ def test_sink_rates_equal_the_official_formula_on_random_maps():
         expected = 100 * (official > eps).float().reshape(-1, T).mean(0)
         torch.testing.assert_close(A.sink_rates(maps, eps), expected)
         assert A.sink_rate(maps, eps) == pytest.approx(expected[0].item())
+
+
+def test_sink_rate_after_first_skips_the_first_key_and_the_keys_few_queries_see():
+    T = 8
+    maps = torch.zeros(1, 1, 1, T, T)
+    maps[..., :, 0] = 1.0                      # every query on key 1: Sink_1 = 100
+    maps[..., T - 1, T - 1] = 1.0              # the last key, seen by one query, passes ε trivially
+    maps[..., T - 1, 0] = 0.0
+    assert A.sink_rate_after_first(maps) == 100.0
+    assert A.sink_rate_after_first(maps, min_queries=2) == 0.0
