@@ -41,9 +41,9 @@ GPU = {
     "00_intro/01_tiny_llama": dict(steps=400, eval_every=200),
     "01_dft/01_silicon": dict(ecut=20.0, kpts=2, steps=50),          # JAX and pw.x on the CPU cores
     "01_dft/02_aluminium": dict(ecut=20.0, kpts=2, steps=50, ablation_steps=50),
-    "01_dft/03_bands": dict(ecut=20.0, steps_first=50, steps_next=10, si_points=3, al_points=3, tol=1.0),
+    "01_dft/03_bands": dict(ecut=20.0, gs_steps=50, steps_first=50, steps_next=10, si_points=3, al_points=3, tol=1.0),
     "06_attention_sink/02_emergence": dict(n_seeds=2, steps=300, eval_every=100),
-    "06_attention_sink/03_removing_the_sink": dict(steps=300, cooldown=30, eval_every=100),
+    "06_attention_sink/03_removing_the_sink": dict(steps=300, cooldown=30, signorm_steps=300, eval_every=100),
     "06_attention_sink/04_natural_text": dict(steps=300, eval_every=100),
     "10_vocab_scaling/03_isoflop": dict(max_flops=3e12),     # the profile's reduced check (80 s on one H100)
 }
@@ -53,9 +53,9 @@ DRY = {
                                    train_chars=200_000),
     "01_dft/01_silicon": dict(ecut=4.0, kpts=1, steps=3),
     "01_dft/02_aluminium": dict(ecut=8.0, kpts=1, steps=3, ablation_steps=3),   # pw.x: more bands than PWs at 4 Ha
-    "01_dft/03_bands": dict(ecut=4.0, steps_first=3, steps_next=2, si_points=1, al_points=1, tol=10.0),
+    "01_dft/03_bands": dict(ecut=4.0, gs_steps=3, steps_first=3, steps_next=2, si_points=1, al_points=1, tol=10.0),
     "06_attention_sink/02_emergence": dict(n_seeds=1, steps=4, eval_every=2),
-    "06_attention_sink/03_removing_the_sink": dict(steps=4, cooldown=2, eval_every=2),
+    "06_attention_sink/03_removing_the_sink": dict(steps=4, cooldown=2, signorm_steps=4, eval_every=2),
     "06_attention_sink/04_natural_text": dict(steps=4, eval_every=2, d_model=32, n_layers=1, batch_size=8,
                                               train_chars=200_000),
     "10_vocab_scaling/03_isoflop": dict(train_chars=200_000, valid_chars=20_000, vocab_sizes=[320, 640, 1280],

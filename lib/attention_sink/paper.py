@@ -7,6 +7,9 @@ Sink values are percentages of heads; the default model is the paper's 60M Llama
 tokens for 20k steps at lr 4e-4 (Sink₁ 18.18 %, validation loss 3.73)."""
 from lib.book.paper import PaperValue
 
+# Table 2's weight decays γ and the key suffix of their entries in PAPER (wd_<suffix>_sink1, wd_<suffix>_loss)
+WEIGHT_DECAYS = {0.0: "0", 0.1: "0p1", 0.5: "0p5", 1.0: "1", 2.0: "2", 5.0: "5"}
+
 PAPER = {
     # Sec. 3: the metric
     "eps": PaperValue(0.3, "Sec. 3: threshold ε of Sink₁^ε"),
@@ -60,6 +63,24 @@ PAPER = {
     "small_data_max": PaperValue(100e6, "Sec. 5 and Fig. 28: the largest training set with Sink₁ < 1 %",
                                  unit="tokens"),
     "data_claim": PaperValue("18.18 % at 5B tokens; < 1 % at 50M–100M tokens", "Sec. 5, Fig. 28"),
+    # Table 2: weight decay γ (Sink₁ after 20k steps, validation loss); paper_numbers.md §6 adds γ = 0.001
+    "wd_0_sink1": PaperValue(15.20, "Table 2, weight decay γ = 0", unit="%"),
+    "wd_0_loss": PaperValue(3.72, "Table 2, γ = 0: validation loss", unit="nats/token"),
+    "wd_0p1_sink1": PaperValue(18.18, "Table 2, weight decay γ = 0.1 (the default)", unit="%"),
+    "wd_0p1_loss": PaperValue(3.73, "Table 2, γ = 0.1: validation loss", unit="nats/token"),
+    "wd_0p5_sink1": PaperValue(41.08, "Table 2, weight decay γ = 0.5 (the largest sink)", unit="%"),
+    "wd_0p5_loss": PaperValue(3.80, "Table 2, γ = 0.5: validation loss", unit="nats/token"),
+    "wd_1_sink1": PaperValue(37.71, "Table 2, weight decay γ = 1", unit="%"),
+    "wd_1_loss": PaperValue(3.90, "Table 2, γ = 1: validation loss", unit="nats/token"),
+    "wd_2_sink1": PaperValue(6.13, "Table 2, weight decay γ = 2", unit="%"),
+    "wd_2_loss": PaperValue(4.23, "Table 2, γ = 2: validation loss", unit="nats/token"),
+    "wd_5_sink1": PaperValue(0.01, "Table 2, weight decay γ = 5", unit="%"),
+    "wd_5_loss": PaperValue(5.24, "Table 2, γ = 5: validation loss", unit="nats/token"),
+    "wd_dloss": PaperValue(5.24 - 3.73, "Table 2: validation loss at γ = 5 minus at γ = 0.1 (5.24 − 3.73)",
+                           unit="nats/token"),
+    "wd_ratio": PaperValue(0.01 / 18.18, "Table 2: Sink₁ at γ = 5 over Sink₁ at γ = 0.1 (0.01 / 18.18)"),
+    "schedule": PaperValue("cosine decay after 100 warm-up steps", "Sec. 4 (experimental setup) of the paper's "
+                           "text; the official config sets min_lr = lr, i.e. constant (paper_numbers.md §6)"),
     # Table 10 (right) and the random-token runs: the sink attaches to the fixed token wherever it sits
     "fixed_k1_sink": PaperValue(74.11, "Table 10 (right), fixed token at position k = 1: Sink₁", unit="%"),
     "fixed_k2_sink": PaperValue(69.03, "Table 10 (right), fixed token at position k = 2: Sink₂", unit="%"),

@@ -3,42 +3,23 @@
     h_ij(k) = ⟨ψ_ik| Ĥ_KS[n] |ψ_jk⟩,      [γ(k), h(k)]_ij = (f_i − f_j) h_ij   → 0,
     f_ik = 1/(1 + e^{(ε_ik − μ)/T}) with ε_ik = h_ii(k)    (Fermi–Dirac at the optimum),
 
-plus Rayleigh–Ritz (eigenvalues of h(k)) and the dense plane-wave Hamiltonian for exact diagonalisation."""
+plus Rayleigh–Ritz (eigenvalues of h(k)) and exact diagonalisation, all with the one H of ``hamiltonian``."""
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import brentq
 
-from lib.dft.basis import Basis, to_real_space
+from lib.dft import hamiltonian
+from lib.dft.basis import Basis
 from lib.dft.occupation import fermi_dirac
 from lib.dft.units import float64
-
-
-def veff(basis: Basis, n, xc: str = "lda"):
-    """Local Kohn–Sham potential V_loc + V_H + V_xc on the grid (n1, n2, n3), Ha (jnp)."""
-    import jax.numpy as jnp
-    from lib.dft.energy import hartree_potential_g, xc_potential
-    vh_g, _ = hartree_potential_g(basis, n)
-    v_g = (vh_g + jnp.asarray(basis.vloc_g)) * basis.n_grid
-    return jnp.real(jnp.fft.ifftn(v_g)) + xc_potential(n, xc)
-
-
-def _subspace(basis: Basis, c, n, xc: str):
-    import jax.numpy as jnp
-    v = veff(basis, n, xc)
-    psi = to_real_space(basis, c)
-    hv = jnp.einsum("kaxyz,xyz,kbxyz->kab", jnp.conj(psi), v, psi) * basis.volume / basis.n_grid
-    hk = jnp.einsum("kpa,kp,kpb->kab", jnp.conj(c), jnp.asarray(basis.kin), c)
-    pc = jnp.einsum("kjp,kpb->kjb", jnp.conj(jnp.asarray(basis.proj)), c)
-    hnl = jnp.einsum("kja,j,kjb->kab", jnp.conj(pc), jnp.asarray(basis.dproj), pc)
-    return hv + hk + hnl
 
 
 @float64
 def subspace_hamiltonian(basis: Basis, c, n, xc: str = "lda") -> np.ndarray:
     """h(k) = C_kᴴ H_KS[n] C_k for every k: (K, I, I) complex, Ha. ``c`` (K, P, I), ``n`` the density."""
     import jax.numpy as jnp
-    return np.asarray(_subspace(basis, jnp.asarray(c), jnp.asarray(n), xc))
+    return np.asarray(hamiltonian.subspace(basis, hamiltonian.veff(basis, jnp.asarray(n), xc), jnp.asarray(c)))
 
 
 def commutator_norm(h: np.ndarray, f: np.ndarray) -> float:
@@ -76,37 +57,11 @@ def rayleigh_ritz(h: np.ndarray) -> np.ndarray:
 
 
 @float64
-def dense_hamiltonian(basis: Basis, n, k: int, xc: str = "lda") -> np.ndarray:
-    """The full H_KS[n] in the plane waves of k-point ``k``: (npw, npw) complex, Ha."""
-    import jax.numpy as jnp
-    return hamiltonian_from_potential(basis, np.asarray(veff(basis, jnp.asarray(n), xc)), k)
-
-
-def hamiltonian_from_potential(basis: Basis, v: np.ndarray, k: int) -> np.ndarray:
-    """The dense H = T + V_loc+H+xc (given on the grid, (n1, n2, n3) Ha) + V_nl at k-point ``k``."""
-    npw = int(basis.npw[k])
-    idx = basis.idx[k, :npw]
-    vg = np.fft.fftn(v) / basis.n_grid
-    gi = np.stack(np.meshgrid(*[np.fft.fftfreq(g) * g for g in basis.grid], indexing="ij"), -1)
-    mi = gi.reshape(-1, 3).round().astype(int)[idx]
-    d = (mi[:, None, :] - mi[None, :, :]) % np.array(basis.grid)
-    h = vg[d[..., 0], d[..., 1], d[..., 2]] + np.diag(basis.kin[k, :npw])
-    p = basis.proj[k, :, :npw]
-    return h + (p.T * basis.dproj) @ p.conj()
-
-
 def exact_bands(basis: Basis, n, n_bands: int, xc: str = "lda") -> np.ndarray:
     """Lowest ``n_bands`` eigenvalues of the dense H_KS[n] at every k of ``basis``: (K, n_bands) Ha."""
-    v = potential(basis, n, xc)
-    return np.array([np.linalg.eigvalsh(hamiltonian_from_potential(basis, v, k))[:n_bands]
-                     for k in range(len(basis.kpts))])
-
-
-@float64
-def potential(basis: Basis, n, xc: str = "lda") -> np.ndarray:
-    """V_loc + V_H + V_xc on the grid for density ``n`` (numpy, Ha)."""
     import jax.numpy as jnp
-    return np.asarray(veff(basis, jnp.asarray(n), xc))
+    v = hamiltonian.veff(basis, jnp.asarray(n), xc)
+    return np.array([np.linalg.eigvalsh(hamiltonian.dense_k(basis, v, k))[:n_bands] for k in range(len(basis.kpts))])
 
 
 def match_kpoints(kpts: np.ndarray, ref_kpts: np.ndarray, cell: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from lib.dft.analysis import veff
+from lib.dft import hamiltonian
 from lib.dft.basis import Basis
 from lib.dft.units import float64
 
@@ -32,32 +32,21 @@ def trace_minimization(basis: Basis, n, n_bands: int, *, n_buffer: int = 2, step
     if n_bands < 1 or n_buffer < 0:
         raise ValueError(f"n_bands must be >= 1 and n_buffer >= 0, got {n_bands}, {n_buffer}")
     nb = n_bands + n_buffer
-    ngrid, vol, grid = basis.n_grid, basis.volume, basis.grid
-    v = veff(basis, jnp.asarray(n), xc)
+    v = hamiltonian.veff(basis, jnp.asarray(n), xc)
     dproj = jnp.asarray(basis.dproj)
     opt = optax.adam(lr)
 
     def orth(y, mask, idx):
         return jnp.linalg.qr(jnp.where(mask[:, None], y[idx], 0), mode="reduced")[0]
 
-    def apply_parts(q, mask, idx, kin, proj):
-        box = jnp.zeros((nb, ngrid), q.dtype).at[jnp.arange(nb)[None, :], idx[:, None]].add(
-            jnp.where(mask[:, None], q, 0))
-        psi = jnp.fft.ifftn(box.reshape((nb,) + grid), axes=(-3, -2, -1)) * ngrid / np.sqrt(vol)
-        return psi, jnp.conj(proj) @ q
-
     def trace(y, mask, idx, kin, proj):
         q = orth(y, mask, idx)
-        psi, pc = apply_parts(q, mask, idx, kin, proj)
-        return (jnp.sum(jnp.abs(psi) ** 2 * v) * vol / ngrid + jnp.sum(kin[:, None] * jnp.abs(q) ** 2)
-                + jnp.sum(dproj[:, None] * jnp.abs(pc) ** 2))
+        return hamiltonian.trace_k(v, q, idx, mask, kin, proj, dproj)
 
     @jax.jit
     def subspace(y, mask, idx, kin, proj):
         q = orth(y, mask, idx)
-        psi, pc = apply_parts(q, mask, idx, kin, proj)
-        h = jnp.einsum("axyz,xyz,bxyz->ab", jnp.conj(psi), v, psi) * vol / ngrid
-        h = h + jnp.conj(q).T @ (kin[:, None] * q) + jnp.conj(pc).T @ (dproj[:, None] * pc)
+        h = jnp.conj(q).T @ hamiltonian.apply_k(v, q, idx, mask, kin, proj, dproj)
         return jnp.linalg.eigvalsh(h)
 
     def run(y, n_steps, mask, idx, kin, proj):
@@ -71,7 +60,7 @@ def trace_minimization(basis: Basis, n, n_bands: int, *, n_buffer: int = 2, step
 
     rng = np.random.default_rng(seed)
     g2 = 0.5 * np.sum(basis.g_vectors.reshape(-1, 3) ** 2, 1)
-    y = jnp.asarray((rng.standard_normal((ngrid, nb)) + 0j) / (1 + g2[:, None]) ** 2)
+    y = jnp.asarray((rng.standard_normal((basis.n_grid, nb)) + 0j) / (1 + g2[:, None]) ** 2)
     t0 = time.time()
     out = []
     for k in range(len(basis.kpts)):

@@ -191,6 +191,10 @@ def make_caches() -> None:
         kp = cr_mod.band_path(cr, path, per_segment)[0]
         bands_reference(f"{name}_bands", cr, {element: pfile}, 8.0, (kpts,) * 3, 0.01, 8, grid, kp, n_bands,
                         write_cache=True)
+    # aluminium at the paper's temperature, 0.001 Ha (degauss 0.002 Ry): 02_aluminium's first row
+    al = cr_mod.builtin("al")
+    scf_reference("al_scf_cold", al, {"Al": upf.load("Al")[1]}, 8.0, (3,) * 3, 0.001, 8, basis.fft_grid(al, 8.0),
+                  write_cache=True)
 
 
 if __name__ == "__main__":

@@ -36,27 +36,19 @@ class SCFResult:
 
 def _dense_builder(basis: Basis, xc: str):
     """A jit-compiled map density → (eigenvalues (K, P), eigenvectors (K, P, P)) of the dense H_KS[n] at
-    every k, padded plane waves pushed to +10⁴ Ha so they sort last."""
+    every k (``hamiltonian.dense``), padded plane waves pushed to +10⁴ Ha so they sort last."""
     import jax
     import jax.numpy as jnp
-    from lib.dft.analysis import veff
-    gi = np.stack(np.meshgrid(*[np.fft.fftfreq(g) * g for g in basis.grid], indexing="ij"), -1)
-    mi = gi.reshape(-1, 3).round().astype(int)[basis.idx]                      # (K, P, 3)
-    d = (mi[:, :, None, :] - mi[:, None, :, :]) % np.array(basis.grid)        # (K, P, P, 3)
-    flat = jnp.asarray((d[..., 0] * basis.grid[1] + d[..., 1]) * basis.grid[2] + d[..., 2])
-    both = jnp.asarray(basis.mask[:, :, None] & basis.mask[:, None, :])
-    pad = jnp.asarray(np.where(basis.mask, 0.0, 1e4))
-    kin, proj, dproj = (jnp.asarray(a) for a in (basis.kin, basis.proj, basis.dproj))
+    from lib.dft import hamiltonian
+    args = [jnp.asarray(a) for a in (hamiltonian.difference_table(basis), basis.mask, basis.kin, basis.proj,
+                                     basis.dproj, np.where(basis.mask, 0.0, 1e4))]
 
     @jax.jit
-    def dense(n, flat, both, pad, kin, proj, dproj):
-        # the (K, P, P) tables are arguments, not closure constants: XLA would fold them into the program
-        vg = jnp.fft.fftn(veff(basis, n, xc)).ravel() / basis.n_grid
-        h = jnp.where(both, vg[flat], 0)
-        h = h + jnp.einsum("kjp,j,kjq->kpq", proj, dproj, jnp.conj(proj))
-        h = h + jax.vmap(jnp.diag)(kin + pad)
-        return jnp.linalg.eigh(h)
-    return lambda n: dense(n, flat, both, pad, kin, proj, dproj)
+    def diagonalise(n, table, mask, kin, proj, dproj, pad):
+        # the (K, P, P) table is an argument, not a closure constant: XLA would fold it into the program
+        h = hamiltonian.dense(hamiltonian.veff(basis, n, xc), table, mask, kin, proj, dproj)
+        return jnp.linalg.eigh(h + jax.vmap(jnp.diag)(pad))
+    return lambda n: diagonalise(n, *args)
 
 
 @float64

@@ -190,13 +190,6 @@ class TextEnv:
             attn[i, :len(p) + len(r)] = 1
         return ids, resp, attn
 
-    def pair_sequences(self, prompts: TextPrompts, chosen: torch.Tensor, rejected: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``sequences`` of the k chosen rows, then the k rejected ones: (2k, T) each."""
-        both = TextPrompts(prompts.text * 2, prompts.references * 2, prompts.input_ids.repeat(2, 1),
-                           prompts.attention_mask.repeat(2, 1))
-        return self.sequences(both, torch.cat([chosen, rejected]))
-
     def features(self, prompts: TextPrompts, responses: torch.Tensor) -> torch.Tensor:
         """The frozen encoder's last hidden state at the last token of prompt + response:
         responses (B, k, L) -> (B, k, hidden_size), float32 on the CPU."""

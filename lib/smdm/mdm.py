@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,10 +35,12 @@ def mask_tokens(x: torch.Tensor, p_mask: torch.Tensor, mask_id: int, *,
 
 
 def mdm_loss(model: torch.nn.Module, batch: Batch, mask_id: int, *, eps: float = 1e-3,
-             generator: torch.Generator | None = None, noise=None) -> torch.Tensor:
+             generator: torch.Generator | None = None, noise=None, prefix: int = 0) -> torch.Tensor:
     """One-sample Monte-Carlo estimate of the ELBO of eq. (4) in nats per token: draw t ~ U(0, 1) per
     sequence, mask with p = (1 - eps)·t + eps, cross-entropy on the masked tokens weighted by 1/p,
     normalised by B·L (so it compares with an ARM's per-token loss). ``batch["input_ids"]`` is (B, L).
+    With ``prefix`` = k the first k tokens stay clean and unscored (the bound on -log p(x_{>k} | x_{≤k})),
+    normalised by B·(L - k): with k = 1 it scores the same L - 1 tokens per window as an ARM does.
 
     The noise (t and the masks) comes from ``generator`` (default: the global CPU RNG), or, with
     ``noise`` (a ``lib.core.train.SampleNoise`` over the B samples, which ``train`` supplies), from each
@@ -46,18 +48,22 @@ def mdm_loss(model: torch.nn.Module, batch: Batch, mask_id: int, *, eps: float =
     number of processes or micro-batches, and different on every rank."""
     x = batch["input_ids"]
     b, length = x.shape
+    if not 0 <= prefix < length:
+        raise ValueError(f"prefix must be in 0..{length - 1} (the sequence length minus one), got {prefix}")
     if noise is not None:
         if len(noise) != b:
             raise ValueError(f"noise covers {len(noise)} samples, the batch has {b}")
         p = (1 - eps) * noise.rand() + eps
         masked = (noise.rand(length) < p[:, None]).to(x.device)
-        xt = torch.where(masked, torch.full_like(x, mask_id), x)
     else:
         p = (1 - eps) * torch.rand(b, generator=generator) + eps
-        xt, masked = mask_tokens(x, p, mask_id, generator=generator)
+        masked = mask_tokens(x, p, mask_id, generator=generator)[1]
+    if prefix:
+        masked[:, :prefix] = False
+    xt = torch.where(masked, torch.full_like(x, mask_id), x)
     logits = model(input_ids=xt).logits
     ce = F.cross_entropy(logits[masked], x[masked], reduction="none")
-    return (ce / p.to(x.device)[:, None].expand(b, length)[masked]).sum() / (b * length)
+    return (ce / p.to(x.device)[:, None].expand(b, length)[masked]).sum() / (b * (length - prefix))
 
 
 @torch.no_grad()
@@ -126,6 +132,88 @@ def conditional_logprob(model: torch.nn.Module, prompt: torch.Tensor, option: to
     return total
 
 
+def _answer_nll(model: torch.nn.Module, prompt: torch.Tensor, answer: torch.Tensor, masked: torch.Tensor,
+                mask_id: int, chunk: int = 512) -> torch.Tensor:
+    """Σ over masked answer positions of -log p_θ(answer^i | prompt, answer with ``masked`` hidden),
+    for R noised copies of each of B rows: prompt (B, P), answer (B, K), masked (B, R, K) bool -> (B, R).
+    Forward passes in chunks of ``chunk`` sequences."""
+    b, r, k = masked.shape
+    ans = answer[:, None].expand(b, r, k).reshape(b * r, k)
+    xt = torch.cat([prompt[:, None].expand(b, r, prompt.shape[1]).reshape(b * r, -1),
+                    torch.where(masked.reshape(b * r, k), mask_id, ans)], -1)
+    nll = torch.cat([-model(input_ids=x).logits[:, -k:].double().log_softmax(-1).gather(-1, a[..., None])[..., 0]
+                     for x, a in zip(xt.split(chunk), ans.split(chunk))]).view(b, r, k)
+    return torch.where(masked, nll, 0.0).sum(-1)
+
+
+@torch.no_grad()
+def conditional_elbo_exact(model: torch.nn.Module, prompt: torch.Tensor, answer: torch.Tensor,
+                           mask_id: int) -> torch.Tensor:
+    """The ELBO bound on -log p(answer | prompt) in nats, exactly: eq. (4) with only the answer noised,
+    whose integral over t weights each of the 2^K - 1 non-empty mask sets of the K answer positions by
+    (k-1)!(K-k)!/K!. Shapes: prompt (B, P), answer (B, K) with K ≤ 12 -> (B,) float64."""
+    b, k = answer.shape
+    if not 1 <= k <= 12:
+        raise ValueError(f"answer length K must be in 1..12 (2^K mask sets are enumerated), got {k}")
+    device = _device(model)
+    subsets = [s for n in range(1, k + 1) for s in itertools.combinations(range(k), n)]
+    masked = torch.zeros(len(subsets), k, dtype=torch.bool)
+    for j, s in enumerate(subsets):
+        masked[j, list(s)] = True
+    n = masked.sum(-1)
+    weight = torch.tensor([math.factorial(c - 1) * math.factorial(k - c) / math.factorial(k) for c in n.tolist()],
+                          dtype=torch.float64, device=device)
+    nll = _answer_nll(model, prompt.to(device), answer.to(device), masked.to(device).expand(b, -1, -1), mask_id)
+    return (nll * weight).sum(-1)
+
+
+MC_SCHEMES = ("t", "stratified_t", "stratified_count")
+
+
+def stratified_counts(u: torch.Tensor, n: int, k: int) -> torch.Tensor:
+    """Numbers of masked tokens for ``n`` draws from one start ``u`` ~ U(0, 1) per row (B, 1):
+    k_j = floor(((u + j/n) mod 1)·K) + 1, so each k_j is uniform on 1..K and the n of a row are spread
+    evenly. (The harness rounds ``linspace(k0, ...)`` instead; its ties, rounded half to even, make some
+    counts more frequent than others and bias the estimate.) Returns (B, n) int64."""
+    return (((u + torch.arange(n, dtype=u.dtype) / n) % 1.0) * k).floor().long().clamp_max(k - 1) + 1
+
+
+@torch.no_grad()
+def conditional_elbo_mc(model: torch.nn.Module, prompt: torch.Tensor, answer: torch.Tensor, mask_id: int, *,
+                        n: int, scheme: str = "t", generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` one-sample Monte-Carlo estimates of ``conditional_elbo_exact`` per row (nats), shape (B, n).
+    Every scheme is unbiased; they differ in how the mask set is drawn:
+
+    - ``"t"`` (the training loss): t_j ~ U(0, 1), each answer token masked with probability t_j, the
+      masked tokens' NLL weighted by 1/t_j (a weight without bound: the variance diverges like ∫ dt/t);
+    - ``"stratified_t"``: the same with t_j = (u + j/n) mod 1, one u ~ U(0, 1) per row (how our notes
+      describe SMDM's ``evaluate_diff.py``);
+    - ``"stratified_count"`` (as the lm-eval harness of LLaDA, the authors' follow-up, ``_forward_process``): exactly
+      k_j of the K answer tokens masked, the k_j evenly spread over 1..K from a random start
+      (``stratified_counts``), the set uniform among those of that size, weighted by K/k_j (at most K).
+
+    The stratified draws of one row are dependent: measure the variance of their mean over repeated
+    calls. Noise is drawn on the CPU from ``generator``."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if scheme not in MC_SCHEMES:
+        raise ValueError(f"scheme must be one of {MC_SCHEMES}, got {scheme!r}")
+    b, k = answer.shape
+    if scheme == "stratified_count":
+        count = stratified_counts(torch.rand(b, 1, generator=generator, dtype=torch.float64), n, k)
+        rank = torch.rand(b, n, k, generator=generator).argsort(-1).argsort(-1)           # a random permutation
+        masked = rank < count[..., None]
+        weight = k / count.double()
+    else:
+        u = torch.rand(b, 1 if scheme == "stratified_t" else n, generator=generator, dtype=torch.float64)
+        t = (u + torch.arange(n) / n) % 1.0 if scheme == "stratified_t" else u
+        masked = torch.rand(b, n, k, generator=generator, dtype=torch.float64) < t[..., None]
+        weight = 1 / t.clamp_min(1e-12)
+    device = _device(model)
+    nll = _answer_nll(model, prompt.to(device), answer.to(device), masked.to(device), mask_id)
+    return nll * weight.to(device)
+
+
 def _device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
@@ -180,11 +268,13 @@ def generate(model: torch.nn.Module, prompt: torch.Tensor, gen_len: int, mask_id
 
 @torch.no_grad()
 def elbo_loss(model: torch.nn.Module, tokens: np.ndarray, mask_id: int, *, seq_len: int,
-              n_mc: int = 8, seed: int = 0, batch_size: int = 32, max_tokens: int = 65_536) -> float:
+              n_mc: int = 8, seed: int = 0, batch_size: int = 32, max_tokens: int = 65_536,
+              prefix: int = 0) -> float:
     """Validation ELBO (nats/token) of an MDM on consecutive windows of ``seq_len`` tokens covering the
     first ``max_tokens`` of ``tokens``: the mean of ``n_mc`` Monte-Carlo passes of ``mdm_loss`` with
     noise from ``seed`` (deterministic). An upper bound on the NLL per token, to compare with an
-    ARM's cross-entropy (which is exact)."""
+    ARM's cross-entropy (which is exact). ``prefix`` = 1 scores tokens 2..L of each window given the
+    first, the tokens ``lib.core.lm_eval.eval_loss`` scores for an ARM on the same windows."""
     n = min(len(tokens), max_tokens) // seq_len
     if n == 0:
         raise ValueError(f"need at least seq_len={seq_len} tokens, got {len(tokens)}")
@@ -193,7 +283,8 @@ def elbo_loss(model: torch.nn.Module, tokens: np.ndarray, mask_id: int, *, seq_l
     g = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
-    total = sum(mdm_loss(model, {"input_ids": chunk.to(device)}, mask_id, generator=g).item() * len(chunk)
+    total = sum(mdm_loss(model, {"input_ids": chunk.to(device)}, mask_id, generator=g, prefix=prefix).item()
+                * len(chunk)
                 for _ in range(n_mc) for chunk in windows.split(batch_size))
     model.train(was_training)
     return total / (n * n_mc)
@@ -260,38 +351,69 @@ def train_model(kind: str, corpus: Corpus, *, seed: int, steps: int, d_model: in
     return model.eval(), history
 
 
-def scaling_run(kind: str, train_tokens: np.ndarray, valid_tokens: np.ndarray, vocab_size: int, *,
-                d_model: int, n_layers: int, n_heads: int, min_flops: float, multiples: Sequence[int],
-                seq_len: int, batch_size: int, lr: float, seed: int, n_mc: int = 8) -> pd.DataFrame:
-    """Train one ARM or MDM (the same ``tiny_llama``; the MDM bidirectional, ``[MASK]`` = id
-    ``vocab_size - 1``) at constant learning rate after warm-up, and evaluate it where its training
-    compute C = 6·N·D (N non-embedding parameters, D tokens) reaches each budget ``min_flops · m`` for m
-    in ``multiples``. Returns one row per budget: kind, d_model, n_params, budget, flops (actual, after
-    rounding to whole steps), tokens, step, val_loss (ARM: cross-entropy, MDM: ELBO; nats/token).
-    A constant rate treats every budget alike (an annealed run would favour its last one)."""
-    from lib.core import lm_eval, models, train
+def flops_per_token(*, d_model: int, n_layers: int, n_heads: int, vocab_size: int, seq_len: int):
+    """Forward FLOPs per token (a ``lib.core.flops.FlopCount``) of ``lib.core.models.tiny_llama`` as an ARM
+    or an MDM of this shape: attention projections, attention scores over all ``seq_len`` keys (what
+    SDPA computes and Kaplan et al. and Chinchilla count for causal models too, so both families cost
+    the same per token), the SwiGLU MLP and the untied LM head over all ``vocab_size`` outputs (the
+    ``[MASK]`` row included); the input embedding is a lookup (0 FLOPs)."""
+    from lib.core import flops
+    if d_model % n_heads:
+        raise ValueError(f"n_heads ({n_heads}) must divide d_model ({d_model})")
+    return flops.llama_flops(d_model=d_model, n_layers=n_layers, vocab_size=vocab_size, seq_len=seq_len,
+                             n_heads=n_heads, causal=False)
+
+
+def train_on_tokens(kind: str, train_tokens: np.ndarray, vocab_size: int, *, d_model: int, n_layers: int,
+                    n_heads: int, steps: int, seq_len: int, batch_size: int, lr: float, seed: int,
+                    min_lr_ratio: float = 0.1) -> torch.nn.Module:
+    """An ARM or an MDM (the same ``tiny_llama``, untied head; the MDM bidirectional with ``[MASK]`` = id
+    ``vocab_size - 1``) trained for ``steps`` on random windows of ``seq_len`` tokens of ``train_tokens``
+    (1-D ids): AdamW, 10 % warm-up, cosine decay to ``min_lr_ratio``·lr at the last step. Returns the model
+    in eval mode."""
+    from lib.core import models, train
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if not multiples or any(not isinstance(m, int) or m < 1 for m in multiples):
-        raise ValueError(f"multiples must be positive ints, got {multiples!r}")
     torch.manual_seed(seed)
     model = models.tiny_llama(vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
                               max_len=seq_len, is_causal=kind == "arm", tie_embeddings=False)
-    n = models.n_params(model, non_embedding=True)
+    train.train(model, train.lm_batches(train_tokens, batch_size, seq_len, seed),
+                train.TrainConfig(steps=steps, lr=lr, warmup=max(1, steps // 10), min_lr_ratio=min_lr_ratio),
+                loss_fn=loss_fn(kind, vocab_size - 1), progress=False)
+    return model.eval()
+
+
+def budget_run(kind: str, train_tokens: np.ndarray, valid_tokens: np.ndarray, vocab_size: int, *,
+               d_model: int, n_layers: int, n_heads: int, budget: float, seq_len: int, batch_size: int,
+               lr: float, seed: int, n_mc: int = 8, min_lr_ratio: float = 0.1,
+               shifted: dict[str, np.ndarray] | None = None) -> dict:
+    """Train one ARM or MDM (the same ``tiny_llama``; the MDM bidirectional, ``[MASK]`` = id
+    ``vocab_size - 1``) for ``budget`` training FLOPs (3 × ``flops_per_token`` × tokens, rounded to
+    whole steps) with a 10 % warm-up and a cosine decay to ``min_lr_ratio``·lr that ends at the budget
+    (the paper's schedule, 4e-4 → 4e-5, on every IsoFLOP run). Then evaluate on ``valid_tokens`` cut
+    into windows of ``seq_len``, scoring tokens 2..L of each window given the first for both families:
+    the ARM's cross-entropy and the MDM's ELBO (``n_mc`` passes, ``prefix=1``), in nats/token. Returns a
+    row: kind, d_model, n_params (non-embedding), head_share (the LM head's share of the FLOPs),
+    budget, flops (actual), tokens, steps, val_loss, and ``<name>_loss`` for each token array in
+    ``shifted`` (held-out text of another distribution, scored the same way)."""
+    from lib.core import lm_eval, models
+    if not budget > 0:
+        raise ValueError(f"budget must be > 0 FLOPs, got {budget!r}")
+    count = flops_per_token(d_model=d_model, n_layers=n_layers, n_heads=n_heads, vocab_size=vocab_size,
+                            seq_len=seq_len)
     tokens_per_step = batch_size * seq_len
-    unit = max(1, round(min_flops / (6 * n * tokens_per_step)))     # steps of the smallest budget
-    mask_id = vocab_size - 1
+    steps = max(1, round(budget / (count.training * tokens_per_step)))
+    model = train_on_tokens(kind, train_tokens, vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                            steps=steps, seq_len=seq_len, batch_size=batch_size, lr=lr, seed=seed,
+                            min_lr_ratio=min_lr_ratio)
 
-    def evaluate(m: torch.nn.Module) -> dict[str, float]:
+    def evaluate(tokens: np.ndarray) -> float:
         if kind == "arm":
-            return {"val_loss": lm_eval.eval_loss(m, valid_tokens, seq_len=seq_len)}
-        return {"val_loss": elbo_loss(m, valid_tokens, mask_id, seq_len=seq_len, n_mc=n_mc, seed=seed)}
+            return lm_eval.eval_loss(model, tokens, seq_len=seq_len)
+        return elbo_loss(model, tokens, vocab_size - 1, seq_len=seq_len, n_mc=n_mc, seed=seed, prefix=1)
 
-    history = train.train(model, train.lm_batches(train_tokens, batch_size, seq_len, seed),
-                          train.TrainConfig(steps=unit * max(multiples), lr=lr, warmup=max(1, unit // 4),
-                                            min_lr_ratio=1.0, eval_every=unit),
-                          loss_fn=loss_fn(kind, mask_id), evaluate=evaluate, progress=False)
-    val = history.dropna(subset=["val_loss"]).set_index("step").val_loss
-    return pd.DataFrame([dict(kind=kind, d_model=d_model, n_params=n, budget=min_flops * m,
-                              flops=6.0 * n * unit * m * tokens_per_step, tokens=unit * m * tokens_per_step,
-                              step=unit * m, val_loss=val[unit * m]) for m in multiples])
+    row = dict(kind=kind, d_model=d_model, n_params=models.n_params(model, non_embedding=True),
+               head_share=count.head / count.forward, budget=budget, flops=count.training * steps * tokens_per_step,
+               tokens=steps * tokens_per_step, steps=steps, val_loss=evaluate(valid_tokens))
+    row.update({f"{name}_loss": evaluate(tokens) for name, tokens in (shifted or {}).items()})
+    return row

@@ -4,7 +4,8 @@ that the 03_smdm notebooks quote, plot or compare against, each with where it co
 Table numbers follow v3 (T4 speed/quality, T5 reverse curse; v1 numbered them T6 and T7). The converter of
 the only full-text transcription dropped the table bodies, so table cells are "secondary" (quoted by a
 review, corroborated by a second one); numbers in the paper's prose are "paper"; per-task guidance scales
-come from the official evaluation scripts ("code"). The GPT-3 rows are Berglund et al.'s (arXiv
+come from the official evaluation scripts ("code"). Every cell marked "secondary" comes from a secondary
+transcription and is not checked against the PDF's tables. The GPT-3 rows are Berglund et al.'s (arXiv
 2309.12288), which the paper's Table 5 quotes. The scaling-law lines are our own digitisation of Fig. 2a:
 the paper prints no constants. Source: ``../shared/research/paper_numbers.md`` §3."""
 from lib.book.paper import PaperValue
@@ -42,6 +43,12 @@ PAPER = {
                               unit="×"),
     "continuous_gap": PaperValue(64.0, "§3: the compute gap of continuous diffusion models", unit="×"),
     "n_opt_ratio": PaperValue(0.5, "§3: compute-optimal N of the MDM about half the ARM's"),
+    "pretrain_lr": PaperValue(4e-4, "App. B.2: maximum learning rate of every IsoFLOP run, cosine to 4e-5 "
+                              "(the official pretraining scripts use 2e-4)"),
+    "pretrain_min_lr": PaperValue(4e-5, "App. B.2: minimum learning rate, reached at the end of each run"),
+    "pretrain_warmup": PaperValue(0.01, "App. B.2: share of the tokens for linear warm-up (at least 100 steps)"),
+    "flop_formula": PaperValue("C = 6ND, N the non-embedding parameters, the same for both families",
+                               "§3 (and max_step in the official pretraining scripts)"),
     "isoflop_lo": PaperValue(6e18, "§3: smallest IsoFLOP budget", unit="FLOPs"),
     "isoflop_hi": PaperValue(1e20, "§3: largest IsoFLOP budget", unit="FLOPs"),
     "arm_law_k": PaperValue(44.7, "Fig. 2a, ARM line L = k C^α, digitised by us (no constants printed)",
@@ -49,6 +56,17 @@ PAPER = {
     "arm_law_alpha": PaperValue(-0.064, "Fig. 2a, ARM exponent α, digitised by us", "secondary"),
     "mdm_law_k": PaperValue(49.9, "Fig. 2a, MDM line L = k C^α, digitised by us", "secondary"),
     "mdm_law_alpha": PaperValue(-0.062, "Fig. 2a, MDM exponent α, digitised by us", "secondary"),
+    # Table 6: temporal shift, 220M ARM and MDM at similar SlimPajama loss (the MDM with 16x the compute),
+    # perplexity on the first 0.5B tokens of later FineWeb snapshots
+    "shift_arm_in": PaperValue(17.34, "Table 6, ARM perplexity on SlimPajama (in distribution)", "secondary"),
+    "shift_mdm_in": PaperValue(18.02, "Table 6, MDM perplexity bound on SlimPajama (in distribution)", "secondary"),
+    "shift_arm_out": PaperValue(26.93, "Table 6, ARM perplexity on FineWeb April 2024", "secondary"),
+    "shift_mdm_out": PaperValue(24.01, "Table 6, MDM perplexity bound on FineWeb April 2024", "secondary"),
+    # Table 11: likelihood evaluation methods (cells not transcribed; the caption and §C.2 are)
+    "likelihood_mc_samples": PaperValue(1024, "Table 11 caption: Monte-Carlo samples of the ELBO estimate"),
+    "likelihood_finding": PaperValue("the better likelihood method differs across tasks: the chain rule for "
+                                     "step-by-step reasoning, the Monte-Carlo ELBO for contextual understanding",
+                                     "Table 11 and App. C.2"),
     # Table 1 (220M MDM at 1e20 FLOPs, zero-shot): unsupervised CFG, two of eight tasks quoted
     "obqa_w0": PaperValue(27.0, "Table 1, 220M MDM, OpenBookQA without CFG", "secondary", "%"),
     "obqa_cfg": PaperValue(34.2, "Table 1, 220M MDM, OpenBookQA with unsupervised CFG", "secondary", "%"),

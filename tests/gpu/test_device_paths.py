@@ -59,7 +59,10 @@ def test_smdm_generate_and_scoring_move_cpu_prompts_to_the_model(kw):
     x = torch.randint(0, 23, (2, 5))
     device_safe(lambda: mdm.generate(model, x, 4, 23, steps=2, **kw))
     device_safe(lambda: mdm.conditional_logprob(model, x, x[:, :2], 23, suffix=x[:, :1], cfg=0.5))
-    device_safe(lambda: mdm.elbo_loss(model, np.arange(64) % 23, 23, seq_len=8, n_mc=1))
+    device_safe(lambda: mdm.elbo_loss(model, np.arange(64) % 23, 23, seq_len=8, n_mc=1, prefix=1))
+    device_safe(lambda: mdm.conditional_elbo_exact(model, x, x[:, :3], 23))
+    for scheme in mdm.MC_SCHEMES:
+        device_safe(lambda: mdm.conditional_elbo_mc(model, x, x[:, :3], 23, n=2, scheme=scheme))
     device_safe(lambda: mdm.mdm_loss(model, {"input_ids": x.to("meta")}, 23, noise=train.SampleNoise(0, 0, 0, 2)))
 
 
@@ -82,7 +85,9 @@ def test_lm_eval_attention_sink_and_vocab_paths_on_meta():
     device_safe(lambda: lm_eval.continuation_nll(causal, x[:, :3], x[:, 3:].to("meta")))
     device_safe(lambda: attention.attention_maps(eager, x))
     device_safe(lambda: sink.measure(on_meta(sink.build_model(sink.SinkRun(d_model=16), 24)), x))
-    device_safe(lambda: vs.evaluate_vocab_lm(causal, tokens, np.zeros(24), 1.0, seq_len=8))
+    held = vs.HeldOutBlocks(np.stack([tokens[:8], tokens[7:15]]), np.ones((2, 8), bool), np.array([0, 0]),
+                            np.array([14]), np.array([14]), np.zeros(1))
+    device_safe(lambda: vs.block_nll(causal, held))
 
 
 def test_cpu_results_come_back_where_callers_expect_them():

@@ -187,16 +187,17 @@ def test_03_smdm_mdm_training_sampling_and_scoring(speed):
     on_device(m)
 
 
-def test_03_smdm_scaling_run(speed):
+def test_03_smdm_budget_run(speed):
     from lib.smdm import mdm
     tokens = _tokens(30_000, vocab=63)
+    per_step = mdm.flops_per_token(d_model=64, n_layers=2, n_heads=4, vocab_size=64, seq_len=64).training * 16 * 64
     t0 = time.perf_counter()
     for kind in mdm.KINDS:
-        rows = mdm.scaling_run(kind, tokens, tokens[:4096], 64, d_model=64, n_layers=2, n_heads=4,
-                               min_flops=6 * 60_000 * 16 * 64 * max(1, STEPS // 4), multiples=[1, 2], seq_len=64,
-                               batch_size=16, lr=1e-3, seed=0, n_mc=2)
-        finite(rows.val_loss)
-    speed("scaling runs", 2, time.perf_counter() - t0, "runs")
+        row = mdm.budget_run(kind, tokens, tokens[:4096], 64, d_model=64, n_layers=2, n_heads=4,
+                             budget=per_step * max(1, STEPS // 2), seq_len=64, batch_size=16, lr=1e-3, seed=0,
+                             n_mc=2, shifted={"shift": tokens[-4096:]})
+        finite(row["val_loss"], row["shift_loss"])
+    speed("budget runs", 2, time.perf_counter() - t0, "runs")
 
 
 # ------------------------------------------------------------------------------------------ 06_attention_sink
@@ -238,13 +239,16 @@ def test_06_attention_sink_training_and_the_metric(speed):
 def test_10_vocab_scaling_isoflop_run(speed):
     from lib.vocab_scaling import laws as vs
     tokens = _tokens(30_000, vocab=256)
-    log_p_uni = vs.unigram_log_probs(tokens, 256)
+    wins = np.stack([tokens[i * 63:i * 63 + 64] for i in range(64)])        # 8 blocks of 8 windows
+    held = vs.HeldOutBlocks(wins, np.ones_like(wins, dtype=bool), np.arange(64) // 8, np.full(8, 4 * 8 * 63),
+                            np.full(8, 8 * 63), np.zeros(8))
+    steps = max(STEPS, 2)
+    fpt = vs.tiny_llama_flops_per_token(d_model=64, n_layers=2, vocab_size=256, seq_len=64, head_dim=16)
     t0 = time.perf_counter()
-    rows = vs.train_vocab_run(tokens, tokens[:4096], log_p_uni, 4.0, vocab_size=256, d_model=64, n_layers=2,
-                              max_flops=vs.training_flops(60_000, 256, 64, 16 * 64) * max(STEPS, 2),
-                              n_checkpoints=2, batch_size=16, seq_len=64, lr=2e-3, seed=0)
-    finite(rows.ce, rows.lu, rows.bpc)
-    assert math.isclose(rows.FLOPs.iloc[-1] / rows.FLOPs.iloc[0], 2.0)
-    speed("IsoFLOP run", int(rows.step.max()) * 16 * 64, time.perf_counter() - t0, "tokens")
+    row, nll = vs.train_to_budget(tokens, held, vocab_size=256, d_model=64, budget=fpt * 16 * 64 * steps,
+                                  batch_size=16, seq_len=64, lr=2e-3, seed=0)
+    finite(nll, [row["bpc"]])
+    assert row["steps"] == steps and nll.shape == (8,)
+    speed("IsoFLOP run", row["tokens"], time.perf_counter() - t0, "tokens")
     if DEVICE == "cuda":
         assert torch.cuda.max_memory_allocated() > 0      # the run used the GPU

@@ -22,7 +22,10 @@ def test_bt_env_reference_scores_half_and_oracle_follows_reward():
     assert sea.win_rate(env, best) > 0.9
     x = torch.arange(16)
     a, b = env.reward.argmax(1), env.reward.argmin(1)
-    assert sea.oracle_prefers_first(env, x, a, b, bt_sample=False).all()
+    assert sea.oracle_prefers_first(env, x, a[:, None], b[:, None], bt_sample=False).all()
+    g = torch.Generator().manual_seed(0)
+    y = sea.TabularPolicy(env, sea.AlignConfig()).sample(x[:4], 3, g)
+    assert y.shape == (4, 3, 1) and torch.equal(env.features(x[:4], y), env.feats[x[:4, None], y[..., 0]])
     with pytest.raises(ValueError, match="n_prompts"):
         sea.make_bt_env(1)
 
@@ -88,7 +91,7 @@ def test_taste_task_reward_features_and_sft_batches():
     assert worst.shape == (len(task.letters),)
 
 
-@pytest.mark.parametrize("agent", ["offline", "online", "sea"])
+@pytest.mark.parametrize("agent", ["offline", "online", "xpo", "apl", "sea", "sea_mpl"])
 def test_lm_alignment_runs_on_a_tiny_llama(agent):
     from lib.core import models
     task = sea.make_taste_task(4, 3, 4, seed=0)
@@ -96,9 +99,35 @@ def test_lm_alignment_runs_on_a_tiny_llama(agent):
     lm = models.tiny_llama(task.vocab_size, d_model=16, n_layers=1, n_heads=2, max_len=16)
     cfg = sea.LMAlignConfig(rounds=2, batch=4, n_samples=3, n_heads=3, eval_every=1, n_eval=8)
     curve = sea.run_lm_alignment(task, lm, agent, cfg, seed=0)
-    assert list(curve.queries) == [0, 4, 8] and curve.win_rate.iloc[0] == 0.5
+    assert curve.queries.iloc[-1] <= 8 and curve.win_rate.iloc[0] == 0.5 and len(curve) == 3
     with pytest.raises(ValueError, match="agent"):
-        sea.run_lm_alignment(task, lm, "sea_mpl", cfg)
+        sea.run_lm_alignment(task, lm, "sea_ucb", cfg)
+
+
+def test_the_tabular_and_lm_policies_share_one_loop(monkeypatch):
+    calls = []
+    real = sea.run_alignment
+
+    def spy(env, policy, agent, cfg, **kw):
+        calls.append(type(policy).__name__)
+        return real(env, policy, agent, cfg, **kw)
+    monkeypatch.setattr(sea, "run_alignment", spy)
+    sea.run_online_alignment(sea.make_bt_env(8, 16, 4, seed=0), "online", sea.AlignConfig(rounds=1, batch=2))
+    from lib.core import models
+    task = sea.make_taste_task(4, 3, 4, seed=0)
+    lm = models.tiny_llama(task.vocab_size, d_model=16, n_layers=1, n_heads=2, max_len=16)
+    sea.run_lm_alignment(task, lm, "online", sea.LMAlignConfig(rounds=1, batch=2, n_eval=4))
+    assert calls == ["TabularPolicy", "LMPolicy"]
+
+
+def test_cosine_schedule_warms_up_then_decays_to_its_floor():
+    cfg = sea.LMAlignConfig(rounds=100, lr_schedule="cosine", warmup=0.05, min_lr_ratio=0.1)
+    f = [sea.lr_factor(cfg)(t) for t in range(101)]
+    assert f[0] == pytest.approx(0.2) and f[4] == 1.0 and max(f) == 1.0
+    assert f[100] == pytest.approx(0.1) and all(a >= b for a, b in zip(f[4:], f[5:]))
+    assert sea.lr_factor(sea.LMAlignConfig())(50) == 1.0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        sea.LMAlignConfig(lr_schedule="linear")
 
 
 def test_row_adam_moves_only_the_given_rows_and_equals_adam_on_each_row():
@@ -133,12 +162,16 @@ def test_sweep_pairs_agents_on_the_same_environments():
 
 def test_apl_keeps_the_most_uncertain_prompts_and_the_widest_implicit_margin():
     logits = torch.tensor([[5.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [9.0, 0.0, 0.0]])
-    assert sea.highest_entropy(logits, torch.tensor([3, 0, 2, 1]), 2).tolist() == [1, 2]
-    cand = torch.tensor([[4, 7, 7, 1], [2, 2, 2, 2]])
+    env = sea.BTEnv(torch.zeros(4, 3, 2), torch.zeros(4, 3), logits, logits.argmax(1))
+    entropy = sea.TabularPolicy(env, sea.AlignConfig()).entropy(torch.tensor([3, 0, 2, 1]), None)
+    assert entropy.argsort(descending=True)[:2].tolist() == [3, 2]      # prompts 1 and 2 of the pool
+    ids = torch.tensor([[4, 7, 7, 1], [2, 2, 2, 2]])
     implicit = torch.tensor([[0.5, -1.0, -1.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
-    a, b = sea.max_margin_candidates(implicit, cand)
-    assert {a[0].item(), b[0].item()} == {7, 1}        # margin 3.0
-    assert a[1] == b[1] == 2                            # all the same: no distinct pair
+    a, b = sea.max_margin_candidates(implicit, ids)
+    assert {ids[0, a[0]].item(), ids[0, b[0]].item()} == {7, 1}        # margin 3.0
+    assert a[1] == b[1]                                                 # all the same: no distinct pair
+    y = torch.tensor([[[1, 2], [3, 4], [1, 2]], [[0, 0], [0, 0], [0, 1]]])
+    assert sea.response_ids(y)[0, 0] == sea.response_ids(y)[0, 2] != sea.response_ids(y)[0, 1]
 
 
 def test_xpo_asks_about_one_policy_and_one_reference_sample(monkeypatch):
@@ -155,7 +188,7 @@ def test_xpo_asks_about_one_policy_and_one_reference_sample(monkeypatch):
     env = sea.BTEnv(env.feats, env.reward, torch.full_like(env.ref_logits, -30.0).index_fill(1, torch.tensor([0]), 30.0),
                     torch.zeros(8, dtype=torch.long))
     sea.run_online_alignment(env, "xpo", sea.AlignConfig(rounds=3, batch=4), seed=0)
-    assert all((b == 0).all() for _, _, b in seen)
+    assert all((b == 0).all() for _, _, b in seen) and all(len(b) == 4 for _, _, b in seen)
 
 
 def test_best_of_n_with_a_deterministic_policy_is_the_greedy_win_rate():
@@ -167,3 +200,19 @@ def test_best_of_n_with_a_deterministic_policy_is_the_greedy_win_rate():
     curve = sea.run_online_alignment(env, "sea", sea.AlignConfig(rounds=2, batch=4, n_samples=4, n_heads=3, hidden=8,
                                                                  bon_n=4), seed=0)
     assert curve.bon_win_rate.iloc[1:].between(0, 1).all()
+
+
+def test_lm_policy_log_ratio_is_zero_at_the_reference_and_moves_after_an_update():
+    from lib.core import models
+    task = sea.make_taste_task(4, 3, 4, seed=0)
+    torch.manual_seed(0)
+    lm = models.tiny_llama(task.vocab_size, d_model=16, n_layers=1, n_heads=2, max_len=16)
+    policy = sea.LMPolicy(task, lm, sea.LMAlignConfig(n_eval=4, lr=1e-2))
+    g = torch.Generator().manual_seed(0)
+    x = task.sample_prompts(3, g)
+    y = policy.sample(x, 2, g)
+    assert y.shape == (3, 2, 4) and torch.equal(policy.log_ratio(x, y), torch.zeros(3, 2))
+    assert policy.entropy(x, g).shape == (3,) and (policy.entropy(x, g) > 0).all()
+    policy.update(x, y[:, 0], y[:, 1], torch.tensor([True, True, False]), optimism=y[:, 1])
+    ratio = policy.log_ratio(x, y)
+    assert (ratio[:2, 0] > ratio[:2, 1]).all()          # the chosen responses gained on the rejected ones

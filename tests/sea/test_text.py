@@ -58,7 +58,7 @@ def test_responses_end_at_the_end_token_and_sequences_match_unpadded_logps():
     x = env.eval_prompts(3)
     assert (x.attention_mask[:, 0] == 0).any() and (x.attention_mask[:, -1] == 1).all()   # left-padded
     assert env.decode(x, y)[1] == ["ke", "kkkkk", "e"] and a != b != env.tokenizer.unk_token_id
-    ids, resp, attn = env.pair_sequences(x, y, y.flip(0))
+    ids, resp, attn = env.sequences(x[torch.tensor([0, 1, 2, 0, 1, 2])], torch.cat([y, y.flip(0)]))
     assert ids.shape[0] == 6 and resp.sum(1).tolist() == [3, 5, 2, 2, 5, 3]
     assert (attn[:, 0] == 1).all()                      # right-padded: every row starts at position 0
     lp = preference.sequence_logps(sft, ids, resp, attn)
@@ -92,12 +92,12 @@ def test_oracle_and_win_rate_against_the_sft_references_match_a_hand_computation
     assert env.oracle.score(["post"], [" summary"]).shape == (1,)
 
 
-@pytest.mark.parametrize("agent", sea.LM_AGENTS)
+@pytest.mark.parametrize("agent", ["offline", "online", "sea"])
 def test_the_online_loop_queries_the_oracle_only_for_the_chosen_duels(agent, monkeypatch):
     env, sft = _setting()
     before = copy.deepcopy(sft.state_dict())
     duels, scored = [], []
-    real_duel, real_score = sea.lm_oracle_prefers_first, env.oracle.score
+    real_duel, real_score = sea.oracle_prefers_first, env.oracle.score
 
     def spy_duel(env, x, a, b, **kw):
         duels.append(len(x))
@@ -106,7 +106,7 @@ def test_the_online_loop_queries_the_oracle_only_for_the_chosen_duels(agent, mon
     def spy_score(prompts, responses):
         scored.append(len(prompts))
         return real_score(prompts, responses)
-    monkeypatch.setattr(sea, "lm_oracle_prefers_first", spy_duel)
+    monkeypatch.setattr(sea, "oracle_prefers_first", spy_duel)
     monkeypatch.setattr(env.oracle, "score", spy_score)
     cfg = sea.LMAlignConfig(rounds=3, batch=4, n_samples=4, n_heads=3, eval_every=2, n_eval=6, lr=1e-2)
     curve = sea.run_lm_alignment(env, sft, agent, cfg, seed=0)

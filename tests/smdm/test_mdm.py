@@ -1,7 +1,6 @@
 import itertools
 import math
 
-import pandas as pd
 import pytest
 import torch
 
@@ -108,18 +107,87 @@ def test_validation_elbo_is_deterministic_and_estimates_the_exact_elbo(mdm):
     assert estimate == pytest.approx(exact, rel=0.03)
 
 
-def test_scaling_run_evaluates_at_each_budget():
+def test_budget_run_trains_to_its_budget_with_the_full_flop_count():
+    from lib.core import flops
     tokens = torch.randint(0, 5, (4000,), generator=torch.Generator().manual_seed(0)).numpy()
-    rows = smdm.scaling_run("mdm", tokens, tokens[:256], 6, d_model=16, n_layers=1, n_heads=2,
-                            min_flops=2e6, multiples=[1, 2, 4], seq_len=16, batch_size=4, lr=1e-2, seed=0,
-                            n_mc=1)
-    assert list(rows.budget) == [2e6, 4e6, 8e6]
-    assert (rows.step == rows.step.iloc[0] * pd.Series([1, 2, 4])).all()
-    assert (rows.flops == 6 * rows.n_params * rows.tokens).all()
-    assert rows.flops.iloc[0] == pytest.approx(2e6, rel=0.5) and rows.val_loss.notna().all()
+    count = smdm.flops_per_token(d_model=16, n_layers=1, n_heads=2, vocab_size=6, seq_len=16)
+    assert count == flops.llama_flops(d_model=16, n_layers=1, vocab_size=6, seq_len=16, n_heads=2, causal=False)
+    assert count.head == 2 * 16 * 6 and count.embedding == 0
+    per_step = count.training * 4 * 16
+    for kind in smdm.KINDS:
+        row = smdm.budget_run(kind, tokens, tokens[:256], 6, d_model=16, n_layers=1, n_heads=2,
+                              budget=10.4 * per_step, seq_len=16, batch_size=4, lr=1e-2, seed=0, n_mc=1,
+                              shifted={"other": tokens[-256:]})
+        assert row["steps"] == 10 and row["flops"] == 10 * per_step and row["tokens"] == 10 * 4 * 16
+        assert row["head_share"] == pytest.approx(count.head / count.forward)
+        assert math.isfinite(row["val_loss"]) and math.isfinite(row["other_loss"])
     with pytest.raises(ValueError, match="kind"):
-        smdm.scaling_run("gpt", tokens, tokens, 6, d_model=16, n_layers=1, n_heads=2, min_flops=1e6,
-                         multiples=[1], seq_len=16, batch_size=4, lr=1e-2, seed=0)
+        smdm.budget_run("gpt", tokens, tokens, 6, d_model=16, n_layers=1, n_heads=2, budget=1e6, seq_len=16,
+                        batch_size=4, lr=1e-2, seed=0)
+
+
+def any_order_answer_nll(model, prompt, answer):
+    """Mean over all orders of the answer positions of Σ_k -log p(a_σ(k) | prompt, a_σ(<k)), order by order."""
+    p, k = len(prompt), len(answer)
+    total, orders = 0.0, list(itertools.permutations(range(k)))
+    with torch.no_grad():
+        for order in orders:
+            x = torch.cat([prompt, torch.full_like(answer, MASK)])
+            for i in order:
+                total -= model(input_ids=x[None]).logits[0, p + i].log_softmax(-1)[answer[i]].item()
+                x[p + i] = answer[i]
+    return total / len(orders)
+
+
+def test_conditional_elbo_exact_is_the_any_order_nll_of_the_answer(mdm):
+    prompt, answer = torch.tensor([[1, 2], [4, 4]]), torch.tensor([[0, 3, 4], [2, 2, 1]])
+    got = smdm.conditional_elbo_exact(mdm, prompt, answer, MASK)
+    for b in range(2):
+        assert got[b].item() == pytest.approx(any_order_answer_nll(mdm, prompt[b], answer[b]), rel=1e-6)
+    with pytest.raises(ValueError, match="12"):
+        smdm.conditional_elbo_exact(mdm, prompt[:, :1], torch.zeros(1, 13, dtype=torch.long), MASK)
+
+
+@pytest.mark.parametrize("scheme", smdm.MC_SCHEMES)
+def test_conditional_elbo_monte_carlo_is_unbiased(mdm, scheme):
+    prompt, answer = torch.tensor([[1, 2]]), torch.tensor([[0, 3, 4, 1]])
+    exact = smdm.conditional_elbo_exact(mdm, prompt, answer, MASK).item()
+    g = torch.Generator().manual_seed(0)
+    means = torch.stack([smdm.conditional_elbo_mc(mdm, prompt, answer, MASK, n=8, scheme=scheme, generator=g)[0].mean()
+                         for _ in range(400)])
+    assert abs(means.mean().item() - exact) < 4 * means.std().item() / math.sqrt(len(means))
+
+
+def test_stratified_counts_are_uniform_on_one_to_k_and_evenly_spread():
+    u = (torch.arange(6000, dtype=torch.float64)[:, None] + 0.5) / 6000      # a fine grid over [0, 1)
+    for n, k in ((8, 6), (4, 4), (3, 7)):
+        counts = smdm.stratified_counts(u, n, k)
+        for j in range(n):       # each draw's count is uniform on 1..K: the estimate stays unbiased
+            freq = torch.bincount(counts[:, j], minlength=k + 1)[1:]
+            assert freq.max() - freq.min() <= 1
+        if n == k:               # n = K: every count once per row
+            assert (counts.sort(1).values == torch.arange(1, k + 1)).all()
+
+
+def test_stratified_counts_lower_the_variance(mdm):
+    prompt, answer = torch.tensor([[1, 2]]), torch.tensor([[0, 3, 4, 1]])
+    g = torch.Generator().manual_seed(1)
+    var = {s: torch.stack([smdm.conditional_elbo_mc(mdm, prompt, answer, MASK, n=4, scheme=s, generator=g)[0]
+                           .mean() for _ in range(400)]).var().item() for s in ("t", "stratified_count")}
+    assert var["stratified_count"] < 0.5 * var["t"]
+    with pytest.raises(ValueError, match="scheme"):
+        smdm.conditional_elbo_mc(mdm, prompt, answer, MASK, n=4, scheme="count")
+
+
+def test_prefix_scores_the_tokens_after_it_given_it(mdm):
+    """elbo_loss(prefix=1) estimates the bound on -log p(x_2..x_L | x_1) per scored token."""
+    tokens = torch.tensor([1, 2, 0, 4, 3, 3, 0, 1]).numpy()
+    w = torch.as_tensor(tokens).view(2, 4)
+    exact = smdm.conditional_elbo_exact(mdm, w[:, :1], w[:, 1:], MASK).sum().item() / 6
+    estimate = smdm.elbo_loss(mdm, tokens, MASK, seq_len=4, n_mc=3000, seed=3, prefix=1)
+    assert estimate == pytest.approx(exact, rel=0.03)
+    with pytest.raises(ValueError, match="prefix"):
+        smdm.mdm_loss(mdm, {"input_ids": w}, MASK, prefix=4)
 
 
 def test_conditional_logprob_is_the_chain_rule(mdm):

@@ -181,20 +181,6 @@ def test_refit_approach3_on_paper_data(exp_data):
     assert 60_000 < v70 < 140_000          # far below the published 218K
 
 
-def test_tiny_checkpoint_run():
-    rng = np.random.default_rng(0)
-    train_ids, valid_ids = rng.integers(0, 300, 20_000), rng.integers(0, 300, 2_000)
-    logp = vs.unigram_log_probs(train_ids, 300)
-    runs = vs.train_vocab_run(train_ids, valid_ids, logp, 0.5, vocab_size=300, d_model=16, head_dim=16,
-                              max_flops=2e9, n_checkpoints=4, batch_size=4, seq_len=32)
-    assert len(runs) == 4 and runs.FLOPs.is_monotonic_increasing
-    assert runs.N_nv.iloc[0] > 0 and runs.N_v.iloc[0] == 300 * 16
-    assert runs.FLOPs.iloc[-1] == pytest.approx(2e9, rel=0.1)
-    # uniform random tokens: nothing to learn beyond the unigram, so L_u stays near 0
-    assert abs(runs.lu.iloc[-1]) < 0.3
-    assert np.allclose(runs.bpc, runs.ce / np.log(2) / 0.5)
-
-
 def test_flops_per_token_counts_head_and_blocks():
     from lib.core import flops
     fpt = vs.tiny_llama_flops_per_token(d_model=32, n_layers=2, vocab_size=1000, seq_len=64, head_dim=16)
