@@ -142,9 +142,11 @@ def minimize(basis: Basis, n_bands: int, temp: float, steps: int, *, lr: float =
     from lib.dft import hamiltonian
     from lib.dft.analysis import commutator_norm
     for name, value in (("n_bands", n_bands), ("steps", steps), ("log_every", log_every),
-                        ("lbfgs_memory", lbfgs_memory), ("lbfgs_anneal", lbfgs_anneal + 1)):
+                        ("lbfgs_memory", lbfgs_memory)):
         if int(value) < 1:
             raise ValueError(f"{name} must be a positive integer, got {value}")
+    if int(lbfgs_anneal) < 0:
+        raise ValueError(f"lbfgs_anneal must be an integer >= 0 (0: no annealing), got {lbfgs_anneal}")
     if temp <= 0:
         raise ValueError(f"temp must be positive (Ha), got {temp}")
     if optimizer not in OPTIMIZERS:
