@@ -615,9 +615,8 @@ class LMAlignConfig(AlignConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("n_eval",):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        if not isinstance(self.n_eval, int) or self.n_eval < 1:
+            raise ValueError(f"n_eval must be a positive int, got {self.n_eval!r}")
         if not isinstance(self.micro_batch, int) or self.micro_batch < 0:
             raise ValueError(f"micro_batch must be an int >= 0 (0: all pairs at once), got {self.micro_batch!r}")
         if self.lr_schedule not in LR_SCHEDULES:
