@@ -97,6 +97,21 @@ def measure(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attent
     return row
 
 
+@torch.no_grad()
+def head_rates(model: torch.nn.Module, input_ids: torch.Tensor, eps: float = attention.EPSILON) -> pd.DataFrame:
+    """One row per (layer, head): ``alpha1`` (the first token's importance score, mean over sequences)
+    and ``sink1`` (% of sequences whose α₁ exceeds ``eps``); the mean of ``sink1`` over the rows is
+    ``measure``'s Sink₁. ``input_ids`` (B, T), on any device."""
+    was_training = model.training
+    model.eval()
+    alpha = attention.first_token_attention(attention.attention_maps(model, input_ids)).cpu()   # B, L, H
+    model.train(was_training)
+    n_layers, n_heads = alpha.shape[1:]
+    return pd.DataFrame({"layer": np.repeat(np.arange(n_layers), n_heads), "head": np.tile(np.arange(n_heads), n_layers),
+                         "alpha1": alpha.mean(0).flatten().numpy(),
+                         "sink1": 100.0 * (alpha > eps).float().mean(0).flatten().numpy()})
+
+
 def train_and_measure(run: SinkRun, task: BigramBackcopy | None = None,
                       progress: bool = False) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train the run's model on the task (default: ``BigramBackcopy(fixed_position=run.fixed_position)``)

@@ -117,9 +117,12 @@ class Judge:
         torch.manual_seed(seed)
         if arch == "gpt2":   # learned absolute positions: the template's fixed offsets are easy to read
             from transformers import GPT2Config, GPT2LMHeadModel
+            # GPT-2's tanh GELU as PyTorch's fused kernel (same formula as "gelu_new", within 3e-7; the
+            # judge trains about 15 % and searches about 30 % faster on one CPU thread); no KV cache.
             self.model = GPT2LMHeadModel(GPT2Config(
                 vocab_size=len(self.vocab), n_positions=max_len, n_embd=d_model, n_layer=n_layers, n_head=n_heads,
-                resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0))
+                resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0,
+                activation_function="gelu_pytorch_tanh", use_cache=False))
         elif arch == "llama":
             self.model = models.tiny_llama(len(self.vocab), d_model=d_model, n_layers=n_layers, n_heads=n_heads,
                                            max_len=max_len)

@@ -61,12 +61,14 @@ class BigramBackcopy:
         x[:, 0] = rng.integers(self.n_symbols, size=n)
         V = self.n_symbols
         flat = (self.cumulative + np.arange(V)[:, None]).ravel()    # row r's CDF shifted by r
+        is_trigger = np.zeros(V, dtype=bool)
+        is_trigger[self.triggers] = True
         for t in range(1, L):
             prev = x[:, t - 1]
             nxt = np.searchsorted(flat, prev + rng.random(n), side="right") - prev * V
             nxt = np.clip(nxt, 0, V - 1)
             if t >= 2:
-                nxt = np.where(np.isin(prev, self.triggers), x[:, t - 2], nxt)
+                nxt = np.where(is_trigger[prev], x[:, t - 2], nxt)
             x[:, t] = nxt
         if self.fixed_position:
             x = np.insert(x, self.fixed_position - 1, self.bos_id, axis=1)

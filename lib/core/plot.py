@@ -96,3 +96,16 @@ def log_axes(ax: plt.Axes, *, y: bool = True) -> plt.Axes:
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(plain)
     return ax
+
+
+def head_map(ax: plt.Axes, values: np.ndarray | pd.DataFrame, *, title: str, cmap: str = "magma",
+             vmin: float = 0.0, vmax: float = 1.0) -> matplotlib.image.AxesImage:
+    """One cell per attention head: ``values`` (layers, heads), e.g. the first token's α per head, drawn
+    with layer 0 on top and every layer and head ticked; returns the image (for a colour bar)."""
+    grid = np.asarray(values, dtype=float)
+    if grid.ndim != 2:
+        raise ValueError(f"values must be (layers, heads), got shape {grid.shape}")
+    im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set(title=title, xlabel="head", ylabel="layer", xticks=range(grid.shape[1]), yticks=range(grid.shape[0]))
+    ax.grid(False)
+    return im

@@ -10,6 +10,7 @@ retrieval layer must reach back to the typed values. Design: ``../shared/researc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ class TypedValues:
         if self.fill_len - 4 - self.min_pos < self.n_types:
             raise ValueError(f"fill_len {self.fill_len} leaves no room for {self.n_types} values after min_pos")
 
-    @property
+    @cached_property
     def filler(self) -> BigramBackcopy:
         return BigramBackcopy(self.n_symbols, self.n_triggers, fixed_position=0, seed=self.chain_seed)
 
@@ -75,11 +76,13 @@ class TypedValues:
     def sample(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` sequences (n, seq_len) and the positions (n, n_types) of their answer tokens."""
         fill = self.filler.sample(n, self.fill_len, rng).numpy()
+        first_vals = self.value0 + np.arange(self.n_types) * self.values_per_type
+        n_pos = self.fill_len - 4 - self.min_pos
         seqs, answers = [], []
         for b in range(n):
-            pos = np.sort(rng.choice(np.arange(self.min_pos, self.fill_len - 4), self.n_types, replace=False))
-            vals = self.value0 + np.arange(self.n_types) * self.values_per_type + rng.integers(
-                self.values_per_type, size=self.n_types)
+            # the same draws as rng.choice(np.arange(min_pos, fill_len - 4), ...): choice indexes the array
+            pos = np.sort(self.min_pos + rng.choice(n_pos, self.n_types, replace=False))
+            vals = first_vals + rng.integers(self.values_per_type, size=self.n_types)
             order = rng.permutation(self.n_types)
             seq = [self.bos_id] + fill[b].tolist()
             for p, t in sorted(zip(pos.tolist(), order.tolist()), reverse=True):
@@ -91,7 +94,7 @@ class TypedValues:
                 seq.append(int(vals[t]))
             seqs.append(seq)
             answers.append(ans)
-        return torch.tensor(seqs), torch.tensor(answers)
+        return torch.from_numpy(np.array(seqs, dtype=np.int64)), torch.from_numpy(np.array(answers, dtype=np.int64))
 
     def eval_set(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Held-out inputs, the same for every training seed."""

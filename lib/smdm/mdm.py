@@ -10,6 +10,7 @@ and sampled by the reverse process with low-confidence (or random) remasking, op
 unsupervised classifier-free guidance (eq. 7), whose unconditional input masks the prompt."""
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable
@@ -336,16 +337,30 @@ class WordCorpus:
 
 
 def train_model(kind: str, corpus: Corpus, *, seed: int, steps: int, d_model: int, n_layers: int,
-                n_heads: int, batch_size: int, lr: float) -> tuple[torch.nn.Module, pd.DataFrame]:
+                n_heads: int, batch_size: int, lr: float,
+                init: torch.nn.Module | None = None) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train an ARM (``kind="arm"``: causal, next-token loss) or an MDM (``"mdm"``: bidirectional, the
     ELBO loss) of the same size on the same sequences with the same loop (AdamW, warm-up, cosine);
-    returns (model in eval mode, history)."""
+    returns (model in eval mode, history). With ``init`` (e.g. a model pretrained by ``train_on_tokens``
+    on the same vocabulary) a copy of it is trained instead of a fresh model (fine-tuning; ``init``
+    itself is left unchanged and the size arguments must match it)."""
     from lib.core import models, train
     loss = loss_fn(kind, corpus.mask_id)
     torch.manual_seed(seed)
-    model = models.tiny_llama(corpus.vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
-                              max_len=2 * corpus.train.shape[1], is_causal=kind == "arm",
-                              tie_embeddings=False)
+    if init is None:
+        model = models.tiny_llama(corpus.vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                                  max_len=2 * corpus.train.shape[1], is_causal=kind == "arm",
+                                  tie_embeddings=False)
+    else:
+        c = init.config
+        got = dict(vocab_size=c.vocab_size, d_model=c.hidden_size, n_layers=c.num_hidden_layers,
+                   n_heads=c.num_attention_heads, causal=getattr(c, "is_causal", True))
+        want = dict(vocab_size=corpus.vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                    causal=kind == "arm")
+        if got != want:
+            raise ValueError(f"init must be a {kind} model of the given size and the corpus's vocabulary "
+                             f"{want}, got {got}")
+        model = copy.deepcopy(init)
     history = train.train(model, train.row_batches(corpus.train, batch_size, seed),
                           train.TrainConfig(steps=steps, lr=lr, warmup=min(100, steps // 10)), loss_fn=loss)
     return model.eval(), history
@@ -383,6 +398,20 @@ def train_on_tokens(kind: str, train_tokens: np.ndarray, vocab_size: int, *, d_m
     return model.eval()
 
 
+def heldout_loss(kind: str, model: torch.nn.Module, tokens: np.ndarray, *, seq_len: int, n_mc: int = 8,
+                 seed: int = 0, max_tokens: int = 65_536) -> float:
+    """Held-out loss (nats/token) of an ARM or an MDM (``[MASK]`` = its last id) on windows of ``seq_len``
+    of the first ``max_tokens`` of ``tokens``, scoring tokens 2..L of each window given the first: the ARM's
+    cross-entropy, the MDM's ELBO (``n_mc`` passes with noise from ``seed``, ``prefix=1``)."""
+    from lib.core import lm_eval
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "arm":
+        return lm_eval.eval_loss(model, tokens, seq_len=seq_len, max_tokens=max_tokens)
+    return elbo_loss(model, tokens, model.config.vocab_size - 1, seq_len=seq_len, n_mc=n_mc, seed=seed,
+                     max_tokens=max_tokens, prefix=1)
+
+
 def budget_run(kind: str, train_tokens: np.ndarray, valid_tokens: np.ndarray, vocab_size: int, *,
                d_model: int, n_layers: int, n_heads: int, budget: float, seq_len: int, batch_size: int,
                lr: float, seed: int, n_mc: int = 8, min_lr_ratio: float = 0.1,
@@ -396,7 +425,7 @@ def budget_run(kind: str, train_tokens: np.ndarray, valid_tokens: np.ndarray, vo
     row: kind, d_model, n_params (non-embedding), head_share (the LM head's share of the FLOPs),
     budget, flops (actual), tokens, steps, val_loss, and ``<name>_loss`` for each token array in
     ``shifted`` (held-out text of another distribution, scored the same way)."""
-    from lib.core import lm_eval, models
+    from lib.core import models
     if not budget > 0:
         raise ValueError(f"budget must be > 0 FLOPs, got {budget!r}")
     count = flops_per_token(d_model=d_model, n_layers=n_layers, n_heads=n_heads, vocab_size=vocab_size,
@@ -408,9 +437,7 @@ def budget_run(kind: str, train_tokens: np.ndarray, valid_tokens: np.ndarray, vo
                             min_lr_ratio=min_lr_ratio)
 
     def evaluate(tokens: np.ndarray) -> float:
-        if kind == "arm":
-            return lm_eval.eval_loss(model, tokens, seq_len=seq_len)
-        return elbo_loss(model, tokens, vocab_size - 1, seq_len=seq_len, n_mc=n_mc, seed=seed, prefix=1)
+        return heldout_loss(kind, model, tokens, seq_len=seq_len, n_mc=n_mc, seed=seed)
 
     row = dict(kind=kind, d_model=d_model, n_params=models.n_params(model, non_embedding=True),
                head_share=count.head / count.forward, budget=budget, flops=count.training * steps * tokens_per_step,

@@ -147,11 +147,14 @@ def _name_of(text: str, names: list[str]) -> str:
     return found[0]
 
 
-def load_berglund(n_facts: int | None = None, *, vocab_size: int = 1024) -> TextFacts:
+def load_berglund(n_facts: int | None = None, *, vocab_size: int = 1024,
+                  tokenizer: PreTrainedTokenizerFast | None = None, lowercase: bool = False) -> TextFacts:
     """Berglund's Experiment 1 (June version): 30 facts seen name-first only (p2d), 30 description-first
     only (d2p), 30 in both orders, 30 paraphrases per fact and order; 10 held-out paraphrases per fact
     and query format. ``n_facts`` keeps the first facts of each group (``None``: all 30); a byte-level
-    BPE of ``vocab_size`` is trained on the kept training lines."""
+    BPE of ``vocab_size`` is trained on the kept training lines, unless a ``tokenizer`` is given (e.g.
+    one shared with a pretraining corpus). ``lowercase`` lower-cases lines and queries (names stay as
+    in the files), to match a lower-cased pretraining corpus; the scores are case-blind anyway."""
     from lib.book import data
     from lib.core import tokenizer as tok
     if n_facts is not None and not 1 <= n_facts <= 30:
@@ -167,7 +170,11 @@ def load_berglund(n_facts: int | None = None, *, vocab_size: int = 1024) -> Text
     kept = {n for group in names.values() for n in group}
     queries = {fmt: [(p, c) for p, c in _jsonl(file) if _name_of(p + c, all_names) in kept]
                for fmt, file in BERGLUND_QUERIES.items()}
-    tokenizer = tok.bpe_tokenizer(lines, vocab_size)
+    if lowercase:
+        lines = [line.lower() for line in lines]
+        queries = {fmt: [(p.lower(), c.lower()) for p, c in pairs] for fmt, pairs in queries.items()}
+    if tokenizer is None:
+        tokenizer = tok.bpe_tokenizer(lines, vocab_size)
     eos = tokenizer.eos_token_id
     ids = [tokenizer(line).input_ids + [eos] for line in lines]
     width = max(map(len, ids))

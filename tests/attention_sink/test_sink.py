@@ -111,3 +111,15 @@ def test_sink_fixed_is_sink_at_the_fixed_position(k):
     assert "sink_fixed" not in S.measure(model, x)
     with pytest.raises(ValueError, match="fixed_position"):
         S.measure(model, x, fixed_position=17)
+
+
+def test_head_rates_average_to_sink1():
+    run = S.SinkRun(n_layers=2, n_heads=4, steps=3, eval_every=3, batch_size=2, n_eval=4, seq_len=16)
+    model, _ = S.train_and_measure(run)
+    x = S.BigramBackcopy().eval_set(6, 16)
+    heads = S.head_rates(model, x, eps=0.05)
+    assert list(zip(heads.layer, heads["head"])) == [(l, h) for l in range(2) for h in range(4)]
+    maps = attention.attention_maps(model, x)
+    assert heads.sink1.mean() == pytest.approx(attention.sink_rate(maps, 0.05))
+    assert heads.alpha1.mean() == pytest.approx(attention.first_token_attention(maps).mean().item(), rel=1e-5)
+    assert model.training

@@ -133,3 +133,12 @@ def test_train_judge_stops_at_the_target_or_after_max_rounds():
     assert len(more) == 1
     with pytest.raises(ValueError, match="max_rounds"):
         toy.train_judge(0, 1, validation=val, max_rounds=0)
+
+
+def test_judge_uses_gpt2s_tanh_gelu():
+    """The judge's fused activation is GPT-2's "gelu_new" formula (a speed-up, not another model)."""
+    from transformers.activations import ACT2FN
+    j = toy.Judge(seed=0, d_model=32, n_layers=1, n_heads=2)
+    assert j.model.config.activation_function == "gelu_pytorch_tanh" and not j.model.config.use_cache
+    x = torch.linspace(-8, 8, 10_001)
+    assert torch.allclose(ACT2FN["gelu_pytorch_tanh"](x), ACT2FN["gelu_new"](x), atol=1e-6, rtol=0)

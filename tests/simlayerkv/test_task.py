@@ -1,4 +1,6 @@
 """The typed-values task, the evaluation path and the LongBench helpers of chapter 04_simlayerkv."""
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -30,6 +32,17 @@ def test_batches_are_a_function_of_seed_and_step():
     assert torch.equal(b(7)["input_ids"], b(7)["input_ids"])
     assert not torch.equal(b(7)["input_ids"], b(8)["input_ids"])
     assert (b(7)["weights"] == 3.0).sum() == 4 * 3
+
+
+def test_data_stream_is_pinned():
+    """A training batch and the held-out inputs are the tokens the recorded runs used (digests taken
+    before the sampler was sped up): a faster sampler must make the same draws in the same order."""
+    def digest(t: torch.Tensor) -> str:
+        return hashlib.sha256(t.numpy().tobytes()).hexdigest()[:16]
+    task = TypedValues()
+    assert digest(task.batches(64, seed=3, answer_weight=3.0)(7)["input_ids"]) == "92fdd95ba9aba4b5"
+    x, ans = task.eval_set(96)
+    assert (digest(x), digest(ans)) == ("f6c3a30060f076af", "76698077d613ba7a")
 
 
 def test_evaluation_counts_only_answers_after_the_decision():
