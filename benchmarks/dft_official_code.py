@@ -141,7 +141,7 @@ def minimize(m: dict, s: dict, steps: int, seed: int = 123) -> dict:
     import numpy as np
     import optax
     pw, energy, nc, occm = m["pw"], m["energy"], m["normcons"], m["occupation"]
-    cr, vol, k_vec, g_vec = s["crystal"], s["crystal"].vol, jnp.asarray(s["k_vec"]), s["g_vec"]
+    vol, k_vec, g_vec = s["crystal"].vol, jnp.asarray(s["k_vec"]), s["g_vec"]
     n_k = len(s["k_vec"])
 
     def occ_of(p):

@@ -25,7 +25,6 @@ import datetime as dt   # noqa: E402
 import json       # noqa: E402
 import platform   # noqa: E402
 import re         # noqa: E402
-import subprocess   # noqa: E402
 import sys        # noqa: E402
 import time       # noqa: E402
 from pathlib import Path   # noqa: E402
@@ -34,6 +33,7 @@ import numpy as np   # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from lib.book.run import git_state   # noqa: E402
 from lib.dft import basis, crystal, minimize, qe, scf, upf   # noqa: E402
 
 THRESHOLD_MHA = 0.5
@@ -104,14 +104,10 @@ def provenance() -> dict:
     import optax
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": platform.node(),
             "cpu": cpu, "cpu_count": os.cpu_count(), "load_average_at_start": list(os.getloadavg()),
             "python": platform.python_version(), "numpy": np.__version__, "jax": jax.__version__,
-            "optax": optax.__version__, "commit": git("rev-parse", "--short=10", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "optax": optax.__version__, **git_state(),
             "threads": "OMP_NUM_THREADS=1, XLA single-thread eigen, pw.x one MPI rank one thread",
             "command": "OMP_NUM_THREADS=1 python " + " ".join(["benchmarks/dft_speed.py", *sys.argv[1:]])}
 

@@ -83,11 +83,8 @@ def versions() -> dict[str, str]:
         out["jax"] = f"{jax.__version__} (backend: {jax.default_backend()})"
     except Exception as e:          # noqa: BLE001 - the report says what went wrong
         out["jax"] = f"unavailable: {e}"
-    try:
-        out["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                       text=True, timeout=10).stdout.strip() or "?"
-    except (OSError, subprocess.SubprocessError):
-        out["commit"] = "?"
+    from lib.book.run import git_state
+    out["commit"] = git_state()["commit"] or "?"
     return out
 
 

@@ -17,7 +17,6 @@ import datetime
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from lib.book import data, paths  # noqa: E402
+from lib.book.run import git_state  # noqa: E402
 from lib.core import tokenizer as tok  # noqa: E402
 from lib.smdm import mdm as smdm  # noqa: E402
 from lib.smdm import pretrain  # noqa: E402
@@ -108,15 +108,13 @@ def main() -> None:
 def write(args: argparse.Namespace, facts: rc.TextFacts, pretrain_tokens: int, start: float,
           pretrained_rows: list[dict], results: list[dict]) -> None:
     """Write the record so far (after every phase, so an interrupted run keeps what it finished)."""
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "lib", "benchmarks"], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip())
+    git = git_state()
     record = {
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"}
         | {"n_lines": len(facts.lines), "fact_tokens": facts.train.shape[1], "pretrain_tokens": pretrain_tokens,
            "sample_prompt": SAMPLE_PROMPT, "lowercase": True},
-        "provenance": {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "commit": commit,
-                       "uncommitted_changes": dirty, "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "provenance": {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "commit": git["commit"],
+                       "uncommitted_changes": git["dirty"], "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                        "torch": torch.__version__, "threads": torch.get_num_threads(),
                        "wall_s": round(time.time() - start, 1)},
         "pretrain": pretrained_rows,

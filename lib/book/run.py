@@ -81,6 +81,13 @@ def _git(*args: str) -> str:
         return ""
 
 
+def git_state() -> dict[str, Any]:
+    """The checkout's commit (10 hex digits; empty outside git) and whether tracked files have uncommitted
+    changes: the provenance every run and benchmark record carries."""
+    return {"commit": _git("rev-parse", "--short=10", "HEAD"),
+            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no"))}
+
+
 def lib_hash() -> str:
     """SHA-256 (first 12 hex digits) over every ``lib/**/*.py`` file's path and content."""
     h = hashlib.sha256()
@@ -93,8 +100,7 @@ def provenance(profile: str, overrides: dict[str, Any], params: dict[str, Any]) 
     """What a reader needs to know how a notebook was run: ``defaults`` is true when no parameter was
     injected (profile or override); the wall time is added after the run."""
     return {"profile": profile, "overrides": overrides, "params": params,
-            "commit": _git("rev-parse", "--short=10", "HEAD"),
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")), "lib_hash": lib_hash(),
+            **git_state(), "lib_hash": lib_hash(),
             "defaults": not params, "wall_s": None}
 
 
